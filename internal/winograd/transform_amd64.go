@@ -1,0 +1,31 @@
+//go:build amd64
+
+package winograd
+
+import (
+	"math"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// useAsm selects the AVX-512 transforms, decided once at init from CPUID.
+var useAsm = cpuid.CPU.Supports(cpuid.AVX512F)
+
+var negInf = math.Inf(-1)
+
+// The AVX-512 transforms process nc channels (a multiple of 16, > 0), 16 per
+// zmm register. Strides are in floats; the layouts are those of the Go twins
+// (transform.go). The output routines add bias[c] and clamp below at floor
+// (0 for ReLU, -Inf for none; NaN propagates).
+
+//go:noescape
+func inputF2AVX512(src *float32, rowStride, colStride int, dst *float32, posStride, nc int)
+
+//go:noescape
+func inputF4AVX512(src *float32, rowStride, colStride int, dst *float32, posStride, nc int)
+
+//go:noescape
+func outputF2AVX512(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32)
+
+//go:noescape
+func outputF4AVX512(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32)

@@ -1,0 +1,142 @@
+package winograd
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gotransfer/gotransfer/tensor"
+)
+
+// closeTo reports max|a-b| / max(1, max|b|); FMA in the assembly rounds
+// differently from the separate multiply and add of the Go twins.
+func closeTo(a, b []float32) float64 {
+	d, _ := tensor.MaxAbsDiff(a, b)
+	return d / math.Max(1, tensor.MaxAbs(b))
+}
+
+// TestTransformsAsmMatchGo runs each AVX-512 transform against its pure-Go
+// twin on random data with padded strides, for 16 and 48 channels, and
+// checks that the assembly writes nothing outside its slots.
+func TestTransformsAsmMatchGo(t *testing.T) {
+	if !useAsm {
+		t.Skip("CPU has no AVX-512F: the assembly transforms are not used on this machine")
+	}
+	rng := tensor.NewRNG(7)
+	for _, nc := range []int{16, 48} {
+		for _, m := range []int{2, 4} {
+			alpha := m + 2
+			colStride := nc + 16 // padded, so stray writes land in checked gaps
+			rowStride := alpha*colStride + 32
+			posStride := nc + 32
+
+			// Input transform.
+			src := randn(alpha*rowStride, 1, rng)
+			want := make([]float32, alpha*alpha*posStride)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i], want[i] = -7, -7
+			}
+			if m == 2 {
+				inputF2Go(src, rowStride, colStride, want, posStride, 0, nc)
+				inputF2AVX512(&src[0], rowStride, colStride, &got[0], posStride, nc)
+			} else {
+				inputF4Go(src, rowStride, colStride, want, posStride, 0, nc)
+				inputF4AVX512(&src[0], rowStride, colStride, &got[0], posStride, nc)
+			}
+			if e := closeTo(got, want); e > 1e-6 {
+				t.Errorf("input F%d nc=%d: asm differs from Go by %.3g", m, nc, e)
+			}
+
+			// Output transform, with and without ReLU.
+			msrc := randn(alpha*alpha*posStride, 1, rng)
+			bias := randn(nc, 1, rng)
+			for _, relu := range []bool{false, true} {
+				want := make([]float32, m*rowStride)
+				got := make([]float32, len(want))
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				if m == 2 {
+					outputF2Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
+					outputF2AVX512(&msrc[0], posStride, &got[0], rowStride, colStride, nc, &bias[0], reluFloor(relu))
+				} else {
+					outputF4Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
+					outputF4AVX512(&msrc[0], posStride, &got[0], rowStride, colStride, nc, &bias[0], reluFloor(relu))
+				}
+				if e := closeTo(got, want); e > 1e-6 {
+					t.Errorf("output F%d nc=%d relu=%v: asm differs from Go by %.3g", m, nc, relu, e)
+				}
+			}
+		}
+	}
+}
+
+// TestTransformsMatchMatrices checks the factorised Go transforms against
+// the plain matrix products Bᵀ d B and Aᵀ M A in float64.
+func TestTransformsMatchMatrices(t *testing.T) {
+	bt2 := [][]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}
+	at2 := [][]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
+	bt4m := [][]float64{
+		{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+		{0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}}
+	at4m := [][]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}
+	// sandwich returns L X Rᵀ for X (len(R[0]) square).
+	sandwich := func(l [][]float64, x [][]float64) [][]float64 {
+		r := make([][]float64, len(l))
+		for i := range l {
+			r[i] = make([]float64, len(l))
+			for j := range l {
+				for p := range x {
+					for q := range x {
+						r[i][j] += l[i][p] * x[p][q] * l[j][q]
+					}
+				}
+			}
+		}
+		return r
+	}
+	rng := tensor.NewRNG(8)
+	for _, m := range []int{2, 4} {
+		alpha := m + 2
+		bt, at := bt2, at2
+		if m == 4 {
+			bt, at = bt4m, at4m
+		}
+		d := randn(alpha*alpha, 1, rng)
+		v := make([]float32, alpha*alpha)
+		if m == 2 {
+			inputF2Go(d, alpha, 1, v, 1, 0, 1)
+		} else {
+			inputF4Go(d, alpha, 1, v, 1, 0, 1)
+		}
+		x := make([][]float64, alpha)
+		for i := range x {
+			x[i] = make([]float64, alpha)
+			for j := range x[i] {
+				x[i][j] = float64(d[i*alpha+j])
+			}
+		}
+		want := sandwich(bt, x)
+		for i := range want {
+			for j := range want[i] {
+				if math.Abs(float64(v[i*alpha+j])-want[i][j]) > 1e-4 {
+					t.Errorf("F%d input V[%d][%d] = %g, want %g", m, i, j, v[i*alpha+j], want[i][j])
+				}
+			}
+		}
+		y := make([]float32, m*m)
+		if m == 2 {
+			outputF2Go(d, 1, y, m, 1, 0, 1, []float32{0}, false)
+		} else {
+			outputF4Go(d, 1, y, m, 1, 0, 1, []float32{0}, false)
+		}
+		wantY := sandwich(at, x)
+		for i := range wantY {
+			for j := range wantY[i] {
+				if math.Abs(float64(y[i*m+j])-wantY[i][j]) > 1e-4 {
+					t.Errorf("F%d output y[%d][%d] = %g, want %g", m, i, j, y[i*m+j], wantY[i][j])
+				}
+			}
+		}
+	}
+}
