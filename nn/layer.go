@@ -1,0 +1,124 @@
+// Package nn holds gotransfer's layers, the sequential Model and the
+// softmax cross-entropy loss. Images are NHWC (batch, height, width,
+// channels); every shape passed to or returned by a layer includes the batch
+// axis. Each layer keeps Forward and Backward side by side in one file.
+//
+// Backward state. A layer keeps what its Backward needs (its input, its
+// output, a mask or an argmax) only when Forward runs with training=true AND
+// its backward plan says so (SetBackwardPlan). The Model sets the plan for
+// every layer on each training Forward: layers below the lowest trainable
+// layer keep nothing, and the lowest trainable layer computes no input
+// gradient. RetainedBytes reports what a layer currently holds, so tests can
+// check that frozen stacks really keep no activations.
+package nn
+
+import (
+	"fmt"
+
+	"github.com/gotransfer/gotransfer/tensor"
+)
+
+// Param is one named weight tensor with its gradient. Name is
+// "<layer>/<weight>", e.g. "block1_conv1/kernel". Grad has Value's shape; it
+// is nil until the first Backward of a trainable layer and is overwritten
+// (not accumulated) by every Backward.
+type Param struct {
+	Name        string
+	Value, Grad *tensor.Tensor
+}
+
+// Layer is every layer. Images are NHWC; shapes include the batch axis.
+type Layer interface {
+	Name() string // Keras layer name, e.g. "block1_conv1"
+	Type() string // Keras class name for Summary, e.g. "Conv2D"
+	Trainable() bool
+	SetTrainable(bool)
+	Params() []*Param                                  // in Keras weight order (kernel then bias); nil if none
+	OutputShape(in tensor.Shape) (tensor.Shape, error) // in includes batch axis
+	Forward(x *tensor.Tensor, training bool) *tensor.Tensor
+	Backward(dy *tensor.Tensor) *tensor.Tensor // returns dx (nil when not needed); overwrites param grads
+}
+
+// BackwardPlanner is implemented by every layer of this package. The Model
+// calls SetBackwardPlan before each training Forward.
+//
+//   - keep: Forward(training=true) stores what Backward needs. With keep
+//     false the layer stores nothing and Backward must not be called.
+//   - inputGrad: Backward computes and returns dx. With inputGrad false it
+//     returns nil (the lowest trainable layer of a model).
+//
+// RetainedBytes is the number of bytes of backward state the layer holds
+// right now (activations, masks, argmax indices; not weights, gradients or
+// reusable scratch).
+type BackwardPlanner interface {
+	SetBackwardPlan(keep, inputGrad bool)
+	RetainedBytes() int64
+}
+
+// base holds what every layer shares: name, trainable flag and backward plan.
+type base struct {
+	name      string
+	trainable bool
+	keep      bool // store backward state on training Forward
+	inputGrad bool // Backward computes dx
+}
+
+func newBase(name string) base { return base{name: name, trainable: true, keep: true, inputGrad: true} }
+
+// Name returns the layer's name.
+func (b *base) Name() string { return b.name }
+
+// Trainable reports whether the layer's weights are updated in training.
+func (b *base) Trainable() bool { return b.trainable }
+
+// SetTrainable freezes (false) or unfreezes (true) the layer's weights.
+func (b *base) SetTrainable(t bool) { b.trainable = t }
+
+// SetBackwardPlan sets what the next training Forward keeps and whether
+// Backward computes dx; see BackwardPlanner.
+func (b *base) SetBackwardPlan(keep, inputGrad bool) { b.keep, b.inputGrad = keep, inputGrad }
+
+// retain reports whether this Forward call must store backward state.
+func (b *base) retain(training bool) bool { return training && b.keep }
+
+func bytesOf(t *tensor.Tensor) int64 {
+	if t == nil {
+		return 0
+	}
+	return 4 * int64(len(t.Data))
+}
+
+// mustRank panics with a message naming the layer when x is not rank r.
+func mustRank(layer string, x *tensor.Tensor, r int) {
+	if len(x.Shape) != r {
+		panic(fmt.Sprintf("nn: layer %q wants a rank-%d input, got %v", layer, r, x.Shape))
+	}
+}
+
+// ensure returns buf resized to n elements, reusing its storage when it is big enough.
+func ensure(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// gradFor returns p.Grad, allocating it with p.Value's shape on first use.
+func gradFor(p *Param) *tensor.Tensor {
+	if p.Grad == nil || !p.Grad.Shape.Equal(p.Value.Shape) {
+		p.Grad = tensor.New(p.Value.Shape...)
+	}
+	return p.Grad
+}
+
+// InitParams initialises l's weights like Keras's defaults: Glorot-uniform
+// kernels and zero biases. Layers without weights are left alone.
+func InitParams(l Layer, rng *tensor.RNG) {
+	for _, p := range l.Params() {
+		if len(p.Value.Shape) >= 2 {
+			tensor.GlorotUniform(p.Value, rng)
+		} else {
+			p.Value.Zero()
+		}
+	}
+}
