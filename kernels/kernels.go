@@ -1,67 +1,115 @@
-// Package kernels holds gotransfer's hand-written compute: SGEMM and the
-// small vector kernels the layers need.
+// Package kernels holds gotransfer's hand-written compute: a BLIS-style
+// packed SGEMM with Go-assembly micro-kernels (AVX-512, AVX2+FMA) and a
+// pure-Go twin, its implicit-GEMM variant for convolutions (SgemmRows,
+// SgemmRowsBiasReLU), and the small vector kernels the layers and optimizers
+// need (AddBias, Relu, ReluBackward, Axpy, Scale, Sum, Dot).
 //
-// PLACEHOLDER: this file is a correct but slow gonum-backed stand-in that fixes
-// the API so the other packages can build; the kernels work replaces it.
+// All matrices are row-major float32 slices with a leading dimension (the
+// distance in elements between consecutive rows), as in CBLAS with
+// CblasRowMajor.
+//
+// The kernel level is chosen once at start-up from the CPU's features
+// (github.com/klauspost/cpuid/v2): "avx512" (AVX-512F), "avx2" (AVX2 and FMA)
+// or "generic" (pure Go). The environment variable GOTRANSFER_KERNELS=
+// generic|avx2|avx512 forces a level; when the CPU lacks it a warning is
+// printed on stderr and the best supported level is used instead. Building
+// with the "purego" tag (or on a non-amd64 machine) leaves only "generic".
 package kernels
 
 import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
 )
 
-var impl gonum.Implementation
+// microKernel computes one MR×NR tile of C from a packed A micro-panel and a
+// packed B micro-panel (see pack.go for the layouts):
+//
+//	acc[i][j] = Σ_p a[i*lda+p] · b[p*NR+j]          i < MR, j < NR, p < k
+//	C[i][j]   = acc + (flags&flagBeta ? beta·C[i][j] : 0) + (bias ? bias[j] : 0)
+//	C[i][j]   = max(C[i][j], 0)                      when flags&flagReLU
+//
+// c points at C[0][0] with row stride ldc elements; bias is nil or NR floats.
+// With flagBeta unset C is only written, never read (NaN in C is harmless).
+type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int)
 
-// Level reports the active kernel level: "avx512", "avx2" or "generic".
-func Level() string { return "generic" }
+const (
+	flagBeta = 1 // add beta·C to the tile
+	flagReLU = 2 // clamp the tile at zero after bias
+)
 
-// Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, with
-// BLAS semantics: op(A) is m×k, op(B) is k×n, C is m×n; beta == 0 overwrites C
-// even when it holds NaN.
-func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if beta == 0 {
-		for i := 0; i < m; i++ {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
-	if k == 0 || alpha == 0 {
-		if beta != 0 && beta != 1 {
-			for i := 0; i < m; i++ {
-				for j := 0; j < n; j++ {
-					c[i*ldc+j] *= beta
-				}
-			}
-		}
-		return
-	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if transA {
-		ta = blas.Trans
-	}
-	if transB {
-		tb = blas.Trans
-	}
-	impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+// kernelLevel is one implementation level: its micro-kernel, tile shape,
+// cache blocking and small vector kernels.
+type kernelLevel struct {
+	name   string
+	mr, nr int         // micro-tile rows (A broadcasts) and columns (B vectors)
+	kcMax  int         // longest k slice per pass; A micro-panel mr·kc floats lives in L1
+	bPanel int         // floats of the packed B panel kc·nc, sized for L2
+	kernel microKernel // the register-blocked micro-kernel
+	vec    vecKernels  // small kernels
 }
 
-// RowSource supplies the rows of a virtual m×k matrix A that is never
-// materialised, such as the im2col patch matrix of a convolution: it writes
-// A[i, p0:p0+kc] into dst[0:kc].
-type RowSource func(dst []float32, i, p0, kc int)
+// vecKernels are the small kernels of one level; each has a pure-Go twin in
+// vector_generic.go.
+type vecKernels struct {
+	axpy         func(alpha float32, x, y []float32)
+	scale        func(alpha float32, x []float32)
+	add          func(dst, src []float32)
+	relu         func(dst, src []float32)
+	reluBackward func(dx, dy, y []float32)
+	sum          func(x []float32) float32
+	dot          func(x, y []float32) float32
+}
 
-// SgemmRows computes C = alpha·A·B + beta·C (B k×n row-major, C m×n) where A
-// comes from rows; extra memory is bounded by the packing buffers.
-func SgemmRows(m, n, k int, alpha float32, rows RowSource, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	const tile = 64
-	buf := make([]float32, tile*k)
-	for i0 := 0; i0 < m; i0 += tile {
-		mr := min(tile, m-i0)
-		for i := 0; i < mr; i++ {
-			rows(buf[i*k:(i+1)*k], i0+i, 0, k)
+// supported lists the levels this build and CPU support, best first; the
+// architecture file appends to it in init.
+var (
+	supported []*kernelLevel // usable on this CPU and build, best first
+	allNames  = []string{"avx512", "avx2", "generic"}
+	active    atomic.Pointer[kernelLevel]
+)
+
+func init() {
+	registerArch() // kernels_amd64.go / kernels_noasm.go
+	supported = append(supported, genericLevel)
+	active.Store(supported[0])
+	if want := strings.TrimSpace(os.Getenv("GOTRANSFER_KERNELS")); want != "" {
+		if err := SetLevel(want); err != nil {
+			fmt.Fprintf(os.Stderr, "gotransfer/kernels: GOTRANSFER_KERNELS=%s: %v; using %s\n", want, err, supported[0].name)
 		}
-		Sgemm(false, false, mr, n, k, alpha, buf, k, b, ldb, beta, c[i0*ldc:], ldc)
 	}
+}
+
+// Level reports the active kernel level: "avx512", "avx2" or "generic".
+func Level() string { return active.Load().name }
+
+// Levels returns the levels usable on this CPU, best first (always ending in
+// "generic").
+func Levels() []string {
+	names := make([]string, len(supported))
+	for i, l := range supported {
+		names[i] = l.name
+	}
+	return names
+}
+
+// SetLevel switches the active kernel level in-process. It exists for tests
+// and benchmarks that compare levels in one run; programs should rely on the
+// start-up choice (or GOTRANSFER_KERNELS). It returns an error, and leaves
+// the level unchanged, when the name is unknown or the CPU lacks the level.
+// Calls already running finish on the level they started with.
+func SetLevel(name string) error {
+	for _, l := range supported {
+		if l.name == name {
+			active.Store(l)
+			return nil
+		}
+	}
+	for _, c := range allNames {
+		if c == name {
+			return fmt.Errorf("kernel level %q is not supported by this CPU (or build)", name)
+		}
+	}
+	return fmt.Errorf("unknown kernel level %q (want generic, avx2 or avx512)", name)
 }

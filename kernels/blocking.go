@@ -1,0 +1,105 @@
+package kernels
+
+// The blocked SGEMM driver (GotoBLAS/BLIS loop nest) for one worker's block
+// of C, rows [m0,m1) × columns [n0,n1):
+//
+//	for jc in n0..n1 step nc:              B panel kc×nc, packed, stays in L2
+//	  for pc in 0..k step kc:
+//	    pack B[pc:pc+kc, jc:jc+nc]         → nc/NR micro-panels of kc×NR
+//	    for ir in m0..m1 step MR:
+//	      pack A[ir:ir+MR, pc:pc+kc]       → MR rows × kc, stays in L1
+//	      for jr in 0..nc step NR:
+//	        micro-kernel: C[ir:ir+MR, jc+jr:+NR] (+)= A-panel · B-micro-panel
+//
+// The A micro-panel (MR·kc floats) is reused from L1 across the nc/NR
+// kernel calls; the B panel (kc·nc floats) is reused from L2 across the
+// (m1-m0)/MR A micro-panels. The first k pass applies beta (or ignores C when
+// beta == 0), later passes accumulate, and the last pass adds bias and ReLU.
+// Partial tiles on the right and bottom edges run the same full-size kernel
+// on zero-padded panels into a scratch tile, then copy the valid part.
+// Each kernel call is one MR×NR tile × kc ≤ kcMax: a bounded, short
+// assembly call the Go scheduler and GC can wait for.
+
+// blockSizes returns the k slice kc and the column block nc for a block of
+// n columns of a k-deep product.
+func (lv *kernelLevel) blockSizes(n, k int) (kc, nc int) {
+	passes := (k + lv.kcMax - 1) / lv.kcMax
+	kc = roundUp((k+passes-1)/passes, 4)
+	kc = min(kc, lv.kcMax)
+	ncMax := max(lv.nr, lv.bPanel/kc/lv.nr*lv.nr)
+	blocks := (n + ncMax - 1) / ncMax
+	nc = min(roundUp((n+blocks-1)/blocks, lv.nr), ncMax)
+	return kc, nc
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// block computes C[m0:m1, n0:n1] of the job with the buffers of ar.
+func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
+	lv := j.lv
+	mr, nr := lv.mr, lv.nr
+	kc, nc := lv.blockSizes(n1-n0, j.k)
+	ar.ensure(lv, kc, nc)
+	for jc := n0; jc < n1; jc += nc {
+		ncur := min(nc, n1-jc)
+		for pc := 0; pc < j.k; pc += kc {
+			kcur := min(kc, j.k-pc)
+			j.packB(ar.b, pc, kcur, jc, ncur, nr)
+			beta, flags := float32(1), flagBeta
+			if pc == 0 {
+				beta = j.beta
+				if beta == 0 {
+					flags = 0
+				}
+			}
+			last := pc+kcur == j.k
+			if last && j.relu {
+				flags |= flagReLU
+			}
+			for ir := m0; ir < m1; ir += mr {
+				mcur := min(mr, m1-ir)
+				j.packA(ar.a, ir, mcur, pc, kcur, mr)
+				for jr := 0; jr < ncur; jr += nr {
+					ncr := min(nr, ncur-jr)
+					bp := &ar.b[jr*kcur]
+					var bias *float32
+					if last && j.bias != nil && ncr == nr {
+						bias = &j.bias[jc+jr]
+					}
+					if mcur == mr && ncr == nr {
+						lv.kernel(kcur, &ar.a[0], kcur, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags)
+						continue
+					}
+					// Edge tile: full kernel into the scratch tile, then merge.
+					lv.kernel(kcur, &ar.a[0], kcur, bp, &ar.tile[0], nr, 0, nil, 0)
+					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
+				}
+			}
+		}
+	}
+}
+
+// mergeTile applies an edge tile t (row stride nr) to C[i0:i0+mr, j0:j0+nc]
+// with the same epilogue as the micro-kernel.
+func (j *gemmJob) mergeTile(t []float32, nr, i0, mr, j0, nc int, beta float32, flags int, last bool) {
+	var bias []float32
+	if last && j.bias != nil {
+		bias = j.bias[j0 : j0+nc]
+	}
+	for i := range mr {
+		crow := j.c[(i0+i)*j.ldc+j0 : (i0+i)*j.ldc+j0+nc]
+		trow := t[i*nr : i*nr+nc]
+		for jj, v := range trow {
+			if flags&flagBeta != 0 {
+				v += beta * crow[jj]
+			}
+			if bias != nil {
+				v += bias[jj]
+			}
+			if flags&flagReLU != 0 && !(v > 0) {
+				v = 0
+			}
+			crow[jj] = v
+		}
+	}
+}

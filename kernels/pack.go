@@ -1,0 +1,136 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// Packed layouts shared by every micro-kernel of a level (MR×NR tile):
+//
+//	A micro-panel: MR rows of kc floats, row i at a[i*kc : i*kc+kc], holding
+//	               alpha·op(A)[ir+i, pc:pc+kc]; rows past the matrix edge are 0.
+//	               The kernel broadcasts a[i*kc+p].
+//	B panel:       nc/NR micro-panels of kc×NR; micro-panel q at b[q*kc*NR:],
+//	               element (p, j) at p*NR+j holding op(B)[pc+p, jc+q*NR+j];
+//	               columns past the matrix edge are 0. The kernel loads whole
+//	               NR-float rows.
+//
+// A stays row-major inside the micro-panel, so packing a non-transposed A (or
+// a RowSource) is a row copy, never a transpose.
+
+// packA fills dst with the A micro-panel of rows [i0, i0+rows) and columns
+// [p0, p0+kc), zero rows up to mr, scaled by alpha.
+func (j *gemmJob) packA(dst []float32, i0, rows, p0, kc, mr int) {
+	switch {
+	case j.rows != nil:
+		for i := range rows {
+			j.rows(dst[i*kc:i*kc+kc:i*kc+kc], i0+i, p0, kc)
+		}
+	case !j.transA:
+		for i := range rows {
+			src := j.a[(i0+i)*j.lda+p0:]
+			copy(dst[i*kc:i*kc+kc], src[:kc])
+		}
+	default:
+		// A is stored k×m: op(A)[i][p] = a[p*lda+i].
+		for p := range kc {
+			src := j.a[(p0+p)*j.lda+i0:]
+			src = src[:rows]
+			for i, v := range src {
+				dst[i*kc+p] = v
+			}
+		}
+	}
+	if j.alpha != 1 {
+		j.lv.vec.scale(j.alpha, dst[:rows*kc])
+	}
+	clear(dst[rows*kc : mr*kc])
+}
+
+// packB fills dst with the B panel of rows [p0, p0+kc) and columns
+// [j0, j0+cols), padded with zero columns to a multiple of nr.
+func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
+	for q := 0; q < cols; q += nr {
+		w := min(nr, cols-q)
+		panel := dst[q*kc : q*kc+kc*nr]
+		if !j.transB {
+			for p := range kc {
+				src := j.b[(p0+p)*j.ldb+j0+q:]
+				row := panel[p*nr : p*nr+nr]
+				copy(row, src[:w])
+				if w < nr {
+					clear(row[w:])
+				}
+			}
+			continue
+		}
+		// B is stored n×k: op(B)[p][jj] = b[jj*ldb+p].
+		for jj := range w {
+			src := j.b[(j0+q+jj)*j.ldb+p0:]
+			src = src[:kc]
+			for p, v := range src {
+				panel[p*nr+jj] = v
+			}
+		}
+		for jj := w; jj < nr; jj++ {
+			for p := range kc {
+				panel[p*nr+jj] = 0
+			}
+		}
+	}
+}
+
+// arena holds one worker's packing buffers, 64-byte aligned and reused
+// across calls: a (one A micro-panel), b (one B panel) and tile (a scratch
+// MR×NR tile for edges).
+type arena struct {
+	a, b, tile []float32
+}
+
+// ensure grows the buffers for a level and block sizes (rarely: sizes are
+// bounded by the level's kcMax and bPanel).
+func (ar *arena) ensure(lv *kernelLevel, kc, nc int) {
+	if n := lv.mr * kc; len(ar.a) < n {
+		ar.a = alignedFloats(max(n, 16*512))
+	}
+	if n := kc * nc; len(ar.b) < n {
+		ar.b = alignedFloats(max(n, lv.bPanel))
+	}
+	if n := lv.mr * lv.nr; len(ar.tile) < n {
+		ar.tile = alignedFloats(max(n, 16*32))
+	}
+}
+
+// alignedFloats returns n zeroed floats starting on a 64-byte boundary.
+func alignedFloats(n int) []float32 {
+	buf := make([]float32, n+16)
+	off := 0
+	if r := uintptr(unsafe.Pointer(&buf[0])) & 63; r != 0 {
+		off = int(64-r) / 4
+	}
+	return buf[off : off+n : off+n]
+}
+
+// arenas is a free list of arenas; it only grows to the number of
+// simultaneous workers, so steady-state calls allocate nothing.
+var arenas struct {
+	sync.Mutex
+	free []*arena
+}
+
+func getArena() *arena {
+	arenas.Lock()
+	defer arenas.Unlock()
+	if n := len(arenas.free); n > 0 {
+		ar := arenas.free[n-1]
+		arenas.free = arenas.free[:n-1]
+		return ar
+	}
+	return new(arena)
+}
+
+func putArena(ar *arena) {
+	arenas.Lock()
+	arenas.free = append(arenas.free, ar)
+	arenas.Unlock()
+}

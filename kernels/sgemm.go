@@ -1,0 +1,175 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, with
+// BLAS semantics: op(A) is m×k (A is m×k with row stride lda, or k×m when
+// transA), op(B) is k×n (B is k×n with row stride ldb, or n×k when transB),
+// C is m×n with row stride ldc. beta == 0 overwrites C even when it holds
+// NaN; alpha == 0 or k == 0 leaves C = beta·C. It panics on negative sizes,
+// too-small leading dimensions or too-short slices. Large products use all
+// of GOMAXPROCS; the call allocates nothing once warmed up.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	checkShape(m, n, k)
+	checkMatrix("a", rowsA, colsA, a, lda)
+	checkMatrix("b", rowsB, colsB, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := jobPool.Get().(*gemmJob)
+	j.gemmArgs = gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	j.run()
+	j.release()
+}
+
+// RowSource supplies the rows of a virtual m×k matrix A that is never
+// materialised, such as the im2col patch matrix of a convolution: it writes
+// A[i, p0:p0+kc] into dst[0:kc] (len(dst) == kc). SgemmRows calls it from
+// several goroutines at once, each with its own dst, so it must be safe for
+// concurrent use (reading shared inputs is fine).
+type RowSource func(dst []float32, i, p0, kc int)
+
+// SgemmRows computes C = alpha·A·B + beta·C (B k×n row-major with stride ldb,
+// C m×n with stride ldc) where A (m×k) comes from rows: each slice of A is
+// written by rows straight into the packing buffer of the worker that needs
+// it, so the extra memory is bounded by the packing buffers whatever m is.
+// Semantics otherwise as Sgemm.
+func SgemmRows(m, n, k int, alpha float32, rows RowSource, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkShape(m, n, k)
+	checkMatrix("b", k, n, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := jobPool.Get().(*gemmJob)
+	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: alpha, rows: rows,
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	j.run()
+	j.release()
+}
+
+// SgemmRowsBiasReLU computes C = A·B + bias, then C = max(C, 0) when relu,
+// with A (m×k) from rows as in SgemmRows, B k×n (stride ldb), C m×n (stride
+// ldc) overwritten (its old content, NaN included, is ignored). bias is nil
+// (no bias) or holds n floats added to every row. Bias and ReLU are applied
+// by the micro-kernel on its last k pass, while the tile is in registers, so
+// they cost no extra sweep over C. This is a convolution layer's forward
+// pass: rows = im2col patches (m = N·OH·OW, k = KH·KW·Cin), B = kernel
+// (k × Cout).
+func SgemmRowsBiasReLU(m, n, k int, rows RowSource, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+	checkShape(m, n, k)
+	checkMatrix("b", k, n, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+	if bias != nil && len(bias) < n {
+		panic(fmt.Sprintf("kernels: len(bias) = %d < n = %d", len(bias), n))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				v := float32(0)
+				if bias != nil {
+					v = bias[j]
+				}
+				if relu && !(v > 0) {
+					v = 0
+				}
+				row[j] = v
+			}
+		}
+		return
+	}
+	j := jobPool.Get().(*gemmJob)
+	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: 1, rows: rows,
+		b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, bias: bias, relu: relu}
+	j.run()
+	j.release()
+}
+
+func checkShape(m, n, k int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: negative size m=%d n=%d k=%d", m, n, k))
+	}
+}
+
+// checkMatrix panics unless x can hold a rows×cols row-major matrix with row
+// stride ld.
+func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("kernels: ld%s = %d < max(1, %d)", name, ld, cols))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: len(%s) = %d < %d for a %d×%d matrix with stride %d", name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// scaleC sets C = beta·C (C = 0 when beta == 0, NaN included).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmJob is one Sgemm/SgemmRows call, shared read-only by its workers.
+type gemmJob struct {
+	gemmArgs
+	wg sync.WaitGroup // counts the parts still running on pool workers
+}
+
+// gemmArgs are the arguments of one call.
+type gemmArgs struct {
+	lv             *kernelLevel
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	rows           RowSource // when non-nil A comes from rows (not transposed)
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+	bias           []float32 // nil or n floats, added on the last k pass
+	relu           bool      // clamp C at zero on the last k pass
+}
+
+var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+
+func (j *gemmJob) release() {
+	j.gemmArgs = gemmArgs{}
+	jobPool.Put(j)
+}

@@ -1,0 +1,67 @@
+package kernels
+
+import "fmt"
+
+// Small vector kernels for the layers and optimizers, dispatched to the
+// active level (AVX2 assembly on the avx2 and avx512 levels, pure Go on
+// generic). They panic when the lengths do not match.
+
+// AddBias adds bias to every row of x, a row-major matrix with len(bias)
+// columns: x[r*len(bias)+j] += bias[j]. len(x) must be a multiple of
+// len(bias).
+func AddBias(x, bias []float32) {
+	n := len(bias)
+	if n == 0 {
+		if len(x) != 0 {
+			panic("kernels: AddBias with empty bias and non-empty x")
+		}
+		return
+	}
+	if len(x)%n != 0 {
+		panic(fmt.Sprintf("kernels: AddBias: len(x) = %d is not a multiple of len(bias) = %d", len(x), n))
+	}
+	add := active.Load().vec.add
+	for r := 0; r < len(x); r += n {
+		add(x[r:r+n], bias)
+	}
+}
+
+// Relu sets dst[i] = max(src[i], 0) (NaN gives 0); dst and src have equal
+// length and may be the same slice.
+func Relu(dst, src []float32) {
+	checkLen("Relu", len(dst), len(src))
+	active.Load().vec.relu(dst, src)
+}
+
+// ReluBackward sets dx[i] = dy[i] where y[i] > 0, else 0: the gradient of
+// y = relu(x) given the forward output y. All three have equal length; dx may
+// alias dy.
+func ReluBackward(dx, dy, y []float32) {
+	checkLen("ReluBackward", len(dx), len(dy))
+	checkLen("ReluBackward", len(dx), len(y))
+	active.Load().vec.reluBackward(dx, dy, y)
+}
+
+// Axpy sets y[i] += alpha·x[i]; x and y have equal length.
+func Axpy(alpha float32, x, y []float32) {
+	checkLen("Axpy", len(x), len(y))
+	active.Load().vec.axpy(alpha, x, y)
+}
+
+// Scale sets x[i] *= alpha.
+func Scale(alpha float32, x []float32) { active.Load().vec.scale(alpha, x) }
+
+// Sum returns Σ x[i], accumulated in float32 over several partial sums.
+func Sum(x []float32) float32 { return active.Load().vec.sum(x) }
+
+// Dot returns Σ x[i]·y[i] accumulated in float32; x and y have equal length.
+func Dot(x, y []float32) float32 {
+	checkLen("Dot", len(x), len(y))
+	return active.Load().vec.dot(x, y)
+}
+
+func checkLen(name string, a, b int) {
+	if a != b {
+		panic(fmt.Sprintf("kernels: %s: slice lengths differ (%d vs %d)", name, a, b))
+	}
+}
