@@ -1,0 +1,290 @@
+package dataset
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Augmentation with the semantics of Keras's ImageDataGenerator
+// (get_random_transform + apply_transform + apply_affine_transform, which
+// calls scipy.ndimage.affine_transform with order=1).
+//
+// Keras builds one 3×3 matrix M = R·S·Sh·Z (only the non-trivial factors):
+//
+//	R  = [[cos θ, −sin θ, 0], [sin θ, cos θ, 0], [0, 0, 1]]   θ in radians
+//	S  = [[1, 0, tx], [0, 1, ty], [0, 0, 1]]
+//	Sh = [[1, −sin s, 0], [0, cos s, 0], [0, 0, 1]]            s in radians
+//	Z  = [[zx, 0, 0], [0, zy, 0], [0, 0, 1]]
+//
+// then centres it: M ← T(o)·M·T(−o) with o = (h/2 − 0.5, w/2 − 0.5), and,
+// because its coordinates are (x, y), swaps rows and columns 0 and 1
+// (M' = P·M·P) before handing it to scipy, which samples
+//
+//	input[row, col] at (row, col)ᵀ = M'[:2, :2]·(out_row, out_col)ᵀ + M'[:2, 2].
+//
+// Written out: in_col = M00·out_col + M01·out_row + M02 and
+// in_row = M10·out_col + M11·out_row + M12. Two Keras quirks follow and are
+// kept on purpose: tx (drawn from height_shift_range and scaled by the
+// height) moves the image along the columns, and the centring offset uses
+// h/2 for the column axis (exact only for square targets). Flips are applied
+// to the transformed image afterwards (horizontal first, then vertical),
+// which we fold into the sampling coordinates.
+
+type fillMode int
+
+const (
+	fillNearest fillMode = iota
+	fillConstant
+	fillReflect
+	fillWrap
+)
+
+func parseFillMode(s string) (fillMode, error) {
+	switch s {
+	case "", "nearest":
+		return fillNearest, nil
+	case "constant":
+		return fillConstant, nil
+	case "reflect":
+		return fillReflect, nil
+	case "wrap":
+		return fillWrap, nil
+	}
+	return 0, fmt.Errorf("dataset: invalid FillMode %q; expected nearest, constant, reflect or wrap", s)
+}
+
+// Transform is one draw of ImageDataGenerator's random parameters, with
+// Keras's names: Theta and Shear in degrees, Tx and Ty in pixels (Tx comes
+// from the height shift range, Ty from the width shift range), Zx and Zy
+// zoom factors (1 = none).
+type Transform struct {
+	Theta, Tx, Ty, Shear, Zx, Zy float64
+	FlipHorizontal, FlipVertical bool
+}
+
+// Sample draws a Transform for an h×w image from rng in Keras's order:
+// theta, tx, ty, shear, (zx, zy), flip_horizontal, flip_vertical. A zero
+// range draws nothing for that parameter, as in Keras; the two flip coins
+// are always tossed.
+func (a *Augment) Sample(rng *rand.Rand, h, w int) Transform {
+	t := Transform{Zx: 1, Zy: 1}
+	uniform := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+	if a.RotationRange != 0 {
+		t.Theta = uniform(-a.RotationRange, a.RotationRange)
+	}
+	if r := a.HeightShiftRange; r != 0 {
+		t.Tx = uniform(-r, r)
+		if math.Abs(r) < 1 {
+			t.Tx *= float64(h)
+		}
+	}
+	if r := a.WidthShiftRange; r != 0 {
+		t.Ty = uniform(-r, r)
+		if math.Abs(r) < 1 {
+			t.Ty *= float64(w)
+		}
+	}
+	if a.ShearRange != 0 {
+		t.Shear = uniform(-a.ShearRange, a.ShearRange)
+	}
+	lo, hi := a.zoomBounds()
+	if !(lo == 1 && hi == 1) {
+		t.Zx = uniform(lo, hi)
+		t.Zy = uniform(lo, hi)
+	}
+	t.FlipHorizontal = rng.Float64() < 0.5 && a.HorizontalFlip
+	t.FlipVertical = rng.Float64() < 0.5 && a.VerticalFlip
+	return t
+}
+
+type mat3 [3][3]float64
+
+func (a mat3) mul(b mat3) mat3 {
+	var c mat3
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			for k := 0; k < 3; k++ {
+				c[i][j] += a[i][k] * b[k][j]
+			}
+		}
+	}
+	return c
+}
+
+// Matrix returns Keras's centred transform matrix for an h×w image (before
+// the row/column swap), and false when the transform has no affine part
+// (Keras then skips the resampling entirely).
+func (t Transform) Matrix(h, w int) (mat3, bool) {
+	m := mat3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
+	any := false
+	if t.Theta != 0 {
+		th := t.Theta * math.Pi / 180
+		m = mat3{{math.Cos(th), -math.Sin(th), 0}, {math.Sin(th), math.Cos(th), 0}, {0, 0, 1}}
+		any = true
+	}
+	if t.Tx != 0 || t.Ty != 0 {
+		m = m.mul(mat3{{1, 0, t.Tx}, {0, 1, t.Ty}, {0, 0, 1}})
+		any = true
+	}
+	if t.Shear != 0 {
+		s := t.Shear * math.Pi / 180
+		m = m.mul(mat3{{1, -math.Sin(s), 0}, {0, math.Cos(s), 0}, {0, 0, 1}})
+		any = true
+	}
+	if t.Zx != 1 || t.Zy != 1 {
+		m = m.mul(mat3{{t.Zx, 0, 0}, {0, t.Zy, 0}, {0, 0, 1}})
+		any = true
+	}
+	if !any {
+		return m, false
+	}
+	ox, oy := float64(h)/2-0.5, float64(w)/2-0.5
+	m = mat3{{1, 0, ox}, {0, 1, oy}, {0, 0, 1}}.mul(m).mul(mat3{{1, 0, -ox}, {0, 1, -oy}, {0, 0, 1}})
+	return m, true
+}
+
+// warp writes the transformed h×w×c image src (uint8) into dst (float32,
+// same layout): affine part bilinearly with the fill mode, then flips.
+func warp(dst []float32, src []uint8, h, w, c int, t Transform, fill fillMode, cval float32) {
+	m, affine := t.Matrix(h, w)
+	if !affine {
+		copyFlipped(dst, src, h, w, c, t.FlipHorizontal, t.FlipVertical)
+		return
+	}
+	// Sampling position for final pixel (i, j): output pixel (i', j') of the
+	// affine step, i' = flipV ? h−1−i : i, j' = flipH ? w−1−j : j;
+	// row = M11·i' + M10·j' + M12, col = M01·i' + M00·j' + M02.
+	dRowDj, dColDj := m[1][0], m[0][0]
+	j0 := 0.0
+	if t.FlipHorizontal {
+		dRowDj, dColDj = -dRowDj, -dColDj
+		j0 = float64(w - 1)
+	}
+	hm1, wm1 := float64(h-1), float64(w-1)
+	for i := 0; i < h; i++ {
+		ip := float64(i)
+		if t.FlipVertical {
+			ip = float64(h - 1 - i)
+		}
+		row0 := m[1][1]*ip + m[1][0]*j0 + m[1][2]
+		col0 := m[0][1]*ip + m[0][0]*j0 + m[0][2]
+		out := dst[i*w*c : (i+1)*w*c]
+		for j := 0; j < w; j++ {
+			r := row0 + dRowDj*float64(j)
+			cc := col0 + dColDj*float64(j)
+			o := out[j*c : j*c+c]
+			if r >= 0 && cc >= 0 && r < hm1 && cc < wm1 {
+				// Interior: all four taps inside the image.
+				ri, ci := int(r), int(cc)
+				fr, fc := float32(r-float64(ri)), float32(cc-float64(ci))
+				p00 := src[(ri*w+ci)*c:]
+				p10 := src[((ri+1)*w+ci)*c:]
+				w00, w01 := (1-fr)*(1-fc), (1-fr)*fc
+				w10, w11 := fr*(1-fc), fr*fc
+				for ch := 0; ch < c; ch++ {
+					o[ch] = w00*float32(p00[ch]) + w01*float32(p00[c+ch]) +
+						w10*float32(p10[ch]) + w11*float32(p10[c+ch])
+				}
+				continue
+			}
+			sampleBorder(o, src, h, w, c, r, cc, fill, cval)
+		}
+	}
+}
+
+// sampleBorder is the slow path of warp for positions whose taps leave the
+// image: each axis is mapped with scipy.ndimage's rule for the fill mode.
+func sampleBorder(o []float32, src []uint8, h, w, c int, r, cc float64, fill fillMode, cval float32) {
+	r0, r1, fr, okR := mapAxis(r, h, fill)
+	c0, c1, fc, okC := mapAxis(cc, w, fill)
+	if !okR || !okC {
+		for ch := range o {
+			o[ch] = cval
+		}
+		return
+	}
+	w00, w01 := (1-fr)*(1-fc), (1-fr)*fc
+	w10, w11 := fr*(1-fc), fr*fc
+	for ch := 0; ch < c; ch++ {
+		o[ch] = w00*float32(src[(r0*w+c0)*c+ch]) + w01*float32(src[(r0*w+c1)*c+ch]) +
+			w10*float32(src[(r1*w+c0)*c+ch]) + w11*float32(src[(r1*w+c1)*c+ch])
+	}
+}
+
+// mapAxis maps coordinate x on an axis of n samples to two tap indices and
+// the weight of the second, following scipy.ndimage (order 1):
+//   - constant: x outside [0, n−1] → ok=false (the caller writes cval);
+//   - nearest: x clamped to [0, n−1];
+//   - reflect: half-sample symmetric extension (d c b a | a b c d | d c b a);
+//   - wrap: scipy's "wrap", whose period is n−1 (first and last samples
+//     overlap), with scipy's exact folding of x into [0, n−1].
+func mapAxis(x float64, n int, fill fillMode) (i0, i1 int, frac float32, ok bool) {
+	last := float64(n - 1)
+	switch fill {
+	case fillConstant:
+		if x < 0 || x > last {
+			return 0, 0, 0, false
+		}
+	case fillNearest:
+		x = math.Min(math.Max(x, 0), last)
+	case fillReflect:
+		if n == 1 {
+			return 0, 0, 0, true
+		}
+		f := math.Floor(x)
+		return reflectIndex(int64(f), n), reflectIndex(int64(f)+1, n), float32(x - f), true
+	case fillWrap:
+		if n == 1 {
+			return 0, 0, 0, true
+		}
+		sz := last
+		if x < 0 {
+			x += sz * (math.Trunc(-x/sz) + 1)
+		} else if x > last {
+			x -= sz * math.Trunc(x/sz)
+		}
+	}
+	i0 = int(x)
+	frac = float32(x - float64(i0))
+	i1 = min(i0+1, n-1)
+	return i0, i1, frac, true
+}
+
+// reflectIndex maps any integer index onto 0..n−1 with period 2n, mirroring
+// about −0.5 and n−0.5.
+func reflectIndex(k int64, n int) int {
+	p := int64(2 * n)
+	k %= p
+	if k < 0 {
+		k += p
+	}
+	if k >= int64(n) {
+		k = p - 1 - k
+	}
+	return int(k)
+}
+
+// copyFlipped converts src to float32 with optional flips (no resampling).
+func copyFlipped(dst []float32, src []uint8, h, w, c int, flipH, flipV bool) {
+	for i := 0; i < h; i++ {
+		si := i
+		if flipV {
+			si = h - 1 - i
+		}
+		srow := src[si*w*c : (si+1)*w*c]
+		drow := dst[i*w*c : (i+1)*w*c]
+		if !flipH {
+			for k, v := range srow {
+				drow[k] = float32(v)
+			}
+			continue
+		}
+		for j := 0; j < w; j++ {
+			sj := (w - 1 - j) * c
+			for ch := 0; ch < c; ch++ {
+				drow[j*c+ch] = float32(srow[sj+ch])
+			}
+		}
+	}
+}

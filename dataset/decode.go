@@ -1,0 +1,338 @@
+package dataset
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// headerBytes is how much of a file checkHeader reads.
+const headerBytes = 64 << 10
+
+// format is an image container recognised from its first bytes.
+type format int
+
+const (
+	formatUnknown format = iota
+	formatJPEG
+	formatPNG
+	formatGIF
+	formatBMP
+	formatTIFF
+	formatWebP
+	formatPNM
+)
+
+var formatNames = [...]string{"unknown", "JPEG", "PNG", "GIF", "BMP", "TIFF", "WebP", "PNM"}
+
+func (f format) String() string { return formatNames[f] }
+
+// sniff decides the format from content, never from the file name, so a
+// WebP named .png decodes as WebP.
+func sniff(b []byte) format {
+	switch {
+	case len(b) >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF:
+		return formatJPEG
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return formatPNG
+	case bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a")):
+		return formatGIF
+	case bytes.HasPrefix(b, []byte("BM")):
+		return formatBMP
+	case bytes.HasPrefix(b, []byte("II*\x00")) || bytes.HasPrefix(b, []byte("MM\x00*")):
+		return formatTIFF
+	case len(b) >= 12 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:12]) == "WEBP":
+		return formatWebP
+	case len(b) >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && isPNMSpace(b[2]):
+		return formatPNM
+	}
+	return formatUnknown
+}
+
+// errEmpty and errUnknown are the reasons for empty and non-image files.
+var (
+	errEmpty   = errors.New("empty file")
+	errUnknown = errors.New("not a recognised image format (JPEG, PNG, GIF, BMP, TIFF, WebP, PPM/PGM)")
+)
+
+// checkHeader reads the start of path and checks that it is an image with a
+// readable header and a non-zero size. It returns the file size.
+func checkHeader(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.Size() == 0 {
+		return 0, errEmpty
+	}
+	buf := make([]byte, min(fi.Size(), headerBytes))
+	n, err := io.ReadFull(f, buf)
+	if err != nil && n == 0 {
+		return fi.Size(), err
+	}
+	buf = buf[:n]
+	_, err = decodeConfig(buf)
+	return fi.Size(), err
+}
+
+// decodeConfig reads width and height from an image header.
+func decodeConfig(b []byte) (cfg image.Config, err error) {
+	defer func() { // x/image decoders are not fuzzed as hard as the stdlib ones
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt image header (decoder panic: %v)", r)
+		}
+	}()
+	if len(b) == 0 {
+		return cfg, errEmpty
+	}
+	rd := bytes.NewReader(b)
+	f := sniff(b)
+	switch f {
+	case formatJPEG:
+		cfg, err = jpeg.DecodeConfig(rd)
+	case formatPNG:
+		cfg, err = png.DecodeConfig(rd)
+	case formatGIF:
+		cfg, err = gif.DecodeConfig(rd)
+	case formatBMP:
+		cfg, err = bmp.DecodeConfig(rd)
+	case formatTIFF:
+		// The TIFF directory may sit at the end of the file; a short
+		// header read is not an error here.
+		cfg, err = tiff.DecodeConfig(rd)
+		if err != nil && len(b) >= headerBytes {
+			err = nil
+			cfg.Width, cfg.Height = 1, 1
+		}
+	case formatWebP:
+		cfg, err = webp.DecodeConfig(rd)
+	case formatPNM:
+		var h pnmHeader
+		h, _, err = parsePNMHeader(b)
+		cfg.Width, cfg.Height = h.width, h.height
+	default:
+		return cfg, errUnknown
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("bad %v header: %v", f, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, fmt.Errorf("%v image has size %dx%d", f, cfg.Width, cfg.Height)
+	}
+	return cfg, nil
+}
+
+// maxPixels rejects absurd headers before allocating (a 1-GPixel image).
+const maxPixels = 1 << 30
+
+// decodeImage decodes a whole file held in b.
+func decodeImage(b []byte) (img image.Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, fmt.Errorf("corrupt image (decoder panic: %v)", r)
+		}
+	}()
+	if len(b) == 0 {
+		return nil, errEmpty
+	}
+	cfg, err := decodeConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, fmt.Errorf("image too large: %dx%d", cfg.Width, cfg.Height)
+	}
+	rd := bytes.NewReader(b)
+	f := sniff(b)
+	switch f {
+	case formatJPEG:
+		img, err = jpeg.Decode(rd)
+	case formatPNG:
+		img, err = png.Decode(rd)
+	case formatGIF:
+		img, err = gif.Decode(rd)
+	case formatBMP:
+		img, err = bmp.Decode(rd)
+	case formatTIFF:
+		img, err = tiff.Decode(rd)
+	case formatWebP:
+		img, err = webp.Decode(rd)
+	case formatPNM:
+		img, err = decodePNM(b)
+	default:
+		return nil, errUnknown
+	}
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("truncated %v: %v", f, err)
+		}
+		return nil, fmt.Errorf("corrupt %v: %v", f, err)
+	}
+	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
+		return nil, fmt.Errorf("%v image has size %dx%d", f, b.Dx(), b.Dy())
+	}
+	return img, nil
+}
+
+// pixels is a decoded 8-bit image: h rows of w pixels of c channels (1 or 3),
+// row-major HWC.
+type pixels struct {
+	w, h, c int
+	pix     []uint8
+}
+
+// toRGB converts img to 8-bit RGB the way PIL's Image.convert("RGB") does for
+// the mode PIL would open the file in:
+//   - alpha is dropped, not composited (RGBA→RGB keeps the straight colour);
+//   - grayscale is replicated; 16-bit grayscale (PIL mode "I") is clipped
+//     to 0..255, not shifted, as Pillow 9.4 does;
+//   - 16-bit RGB(A) keeps the high byte (PIL opens such PNGs as 8-bit);
+//   - CMYK uses PIL's cmyk2rgb: R = 255−k − (255−k)·c/255 (rounded as PIL);
+//   - paletted images use the palette colours (Go's GIF decoder zeroes the
+//     transparent entry, so a transparent GIF index reads as black).
+func toRGB(img image.Image) pixels {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
+	p := out.pix
+	switch m := img.(type) {
+	case *image.YCbCr:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
+				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = r, g, bb
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			row := m.Pix[(y)*m.Stride : y*m.Stride+w]
+			for x, v := range row {
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = v, v, v
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				i := y*m.Stride + 2*x
+				v := uint16(m.Pix[i])<<8 | uint16(m.Pix[i+1])
+				c := uint8(min(v, 255))
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = c, c, c
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	case *image.NRGBA64:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+8*w]
+			for x := 0; x < w; x++ {
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = row[8*x], row[8*x+2], row[8*x+4]
+			}
+		}
+	case *image.CMYK:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				c, mm, yy, k := row[4*x], row[4*x+1], row[4*x+2], row[4*x+3]
+				nk := 255 - int(k)
+				o := (y*w + x) * 3
+				p[o] = clip8(nk - mulDiv255(int(c), nk))
+				p[o+1] = clip8(nk - mulDiv255(int(mm), nk))
+				p[o+2] = clip8(nk - mulDiv255(int(yy), nk))
+			}
+		}
+	case *image.Paletted:
+		pal := make([][3]uint8, 256)
+		for i, c := range m.Palette {
+			n := color.NRGBAModel.Convert(c).(color.NRGBA)
+			pal[i] = [3]uint8{n.R, n.G, n.B}
+		}
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x, idx := range row {
+				o := (y*w + x) * 3
+				c := pal[idx]
+				p[o], p[o+1], p[o+2] = c[0], c[1], c[2]
+			}
+		}
+	default:
+		// RGBA (premultiplied), RGBA64, NYCbCrA, ...: un-premultiply to the
+		// straight colour PIL would store, then drop alpha.
+		if ya, ok := img.(*image.NYCbCrA); ok {
+			return toRGB(&ya.YCbCr)
+		}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				n := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+				o := (y*w + x) * 3
+				p[o], p[o+1], p[o+2] = uint8(n.R>>8), uint8(n.G>>8), uint8(n.B>>8)
+			}
+		}
+	}
+	return out
+}
+
+// mulDiv255 is PIL's MULDIV255(a, b): round(a·b/255) in integers.
+func mulDiv255(a, b int) int {
+	t := a*b + 128
+	return ((t >> 8) + t) >> 8
+}
+
+func clip8(v int) uint8 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// toGray converts img to PIL mode "L": 8-bit grayscale stays as is, 16-bit
+// grayscale is clipped to 255 (see toRGB), colour goes through RGB and PIL's
+// L = (19595·R + 38470·G + 7471·B + 0x8000) >> 16.
+func toGray(img image.Image) pixels {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if g, ok := img.(*image.Gray); ok {
+		out := pixels{w: w, h: h, c: 1, pix: make([]uint8, w*h)}
+		for y := 0; y < h; y++ {
+			copy(out.pix[y*w:(y+1)*w], g.Pix[y*g.Stride:y*g.Stride+w])
+		}
+		return out
+	}
+	rgb := toRGB(img)
+	out := pixels{w: w, h: h, c: 1, pix: make([]uint8, w*h)}
+	for i := range out.pix {
+		r, g, bb := uint32(rgb.pix[3*i]), uint32(rgb.pix[3*i+1]), uint32(rgb.pix[3*i+2])
+		out.pix[i] = uint8((r*19595 + g*38470 + bb*7471 + 0x8000) >> 16)
+	}
+	return out
+}

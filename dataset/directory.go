@@ -1,0 +1,306 @@
+package dataset
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// whiteList holds the accepted filename endings, matched case-insensitively
+// on the whole name like Keras's fname.lower().endswith(...) (so there is no
+// dot: "xpng" matches too). Keras's list plus gif and webp.
+var whiteList = []string{"png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif", "webp"}
+
+// Directory is an image-folder dataset: one subfolder per class, read the way
+// Keras's flow_from_directory reads it. Build it with FromDirectory and read
+// batches with Epoch.
+type Directory struct {
+	opt     *resolved
+	root    string
+	classes []string
+	files   []string // full paths of usable files, in Keras order
+	labels  []int    // class index per file
+	sizes   []int64  // file size in bytes per file
+
+	mu      sync.Mutex
+	skipped []SkippedFile   // build-time and mid-epoch skips, in discovery order
+	bad     map[int]string  // file index → reason, for files that failed a full decode
+	cache   []atomic.Pointer[[]uint8]
+}
+
+// FromDirectory lists dir's class folders and image files with Keras's
+// flow_from_directory rules, checks every file's header, prints
+// "Found N images belonging to K classes." to opt.Log and returns the
+// dataset. Files whose header cannot be read are skipped with a warning and
+// listed by Skipped. It is an error when dir is missing or has no class
+// folder, or when a class folder has no usable image.
+func FromDirectory(dir string, opt Options) (*Directory, error) {
+	r, err := resolveOptions(opt)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("dataset: %s is not a directory", dir)
+	}
+	classes := append([]string(nil), r.Classes...)
+	if len(classes) == 0 {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: %w", err)
+		}
+		for _, e := range entries { // os.ReadDir sorts by name, like sorted(os.listdir)
+			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
+				classes = append(classes, e.Name())
+			}
+		}
+		if len(classes) == 0 {
+			return nil, fmt.Errorf("dataset: %s has no class subfolders", dir)
+		}
+	}
+	if r.ClassMode == "binary" && len(classes) != 2 {
+		return nil, fmt.Errorf("dataset: ClassMode binary needs exactly 2 classes, %s has %d", dir, len(classes))
+	}
+	d := &Directory{opt: r, root: dir, classes: classes, bad: map[int]string{}}
+
+	// List every class's files (Keras order), apply the split per class.
+	type candidate struct {
+		path  string
+		label int
+	}
+	var cands []candidate
+	perClass := make([]int, len(classes))
+	for ci, c := range classes {
+		cdir := filepath.Join(dir, c)
+		fi, err := os.Stat(cdir)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: class %q: %w", c, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("dataset: class %q: %s is not a directory", c, cdir)
+		}
+		files, err := listImageFiles(cdir, r.FollowLinks)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: class %q: %w", c, err)
+		}
+		if r.Subset != "" {
+			n := len(files)
+			start, stop := 0, int(r.ValidationSplit*float64(n))
+			if r.Subset == "training" {
+				start, stop = int(r.ValidationSplit*float64(n)), n
+			}
+			files = files[start:stop]
+		}
+		for _, f := range files {
+			cands = append(cands, candidate{f, ci})
+		}
+	}
+
+	// Check headers in parallel; keep order.
+	type check struct {
+		size int64
+		err  error
+	}
+	checks := make([]check, len(cands))
+	var next, done atomic.Int64
+	var bytes atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < r.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(cands) {
+					return
+				}
+				size, err := checkHeader(cands[i].path)
+				checks[i] = check{size, err}
+				bytes.Add(min(size, headerBytes))
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if r.Progress != nil {
+		r.Progress(ProgressEvent{Phase: "scan", Done: len(cands), Total: len(cands), Bytes: bytes.Load()})
+	}
+	for i, c := range cands {
+		if checks[i].err != nil {
+			d.warnSkip(c.path, checks[i].err.Error())
+			continue
+		}
+		d.files = append(d.files, c.path)
+		d.labels = append(d.labels, c.label)
+		d.sizes = append(d.sizes, checks[i].size)
+		perClass[c.label]++
+	}
+	for ci, n := range perClass {
+		if n == 0 {
+			return nil, fmt.Errorf("dataset: class folder %s has no usable image", filepath.Join(dir, classes[ci]))
+		}
+	}
+	d.cache = make([]atomic.Pointer[[]uint8], len(d.files))
+	fmt.Fprintf(r.Log, "Found %d images belonging to %d classes.\n", len(d.files), len(classes))
+	d.printSkipSummary()
+	return d, nil
+}
+
+// listImageFiles walks cdir like Python's sorted(os.walk(cdir,
+// followlinks), key=root) with each root's file names sorted, and keeps the
+// names that end with a white-listed extension.
+func listImageFiles(cdir string, followLinks bool) ([]string, error) {
+	type dirFiles struct {
+		root  string
+		files []string
+	}
+	var all []dirFiles
+	visited := map[string]bool{}
+	var walk func(root string) error
+	walk = func(root string) error {
+		if followLinks { // guard against symlink loops
+			real, err := filepath.EvalSymlinks(root)
+			if err == nil {
+				if visited[real] {
+					return nil
+				}
+				visited[real] = true
+			}
+		}
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			return err
+		}
+		df := dirFiles{root: root}
+		var subdirs []string
+		for _, e := range entries {
+			p := filepath.Join(root, e.Name())
+			isDir := e.IsDir()
+			isLink := e.Type()&os.ModeSymlink != 0
+			if isLink {
+				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+					isDir = true
+				}
+			}
+			switch {
+			case isDir && (!isLink || followLinks):
+				subdirs = append(subdirs, p)
+			case isDir: // a link to a directory that we do not follow
+			default:
+				df.files = append(df.files, e.Name())
+			}
+		}
+		all = append(all, df)
+		for _, s := range subdirs {
+			if err := walk(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(cdir); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].root < all[j].root })
+	var out []string
+	for _, df := range all {
+		sort.Strings(df.files)
+		for _, f := range df.files {
+			if hasImageExtension(f) {
+				out = append(out, filepath.Join(df.root, f))
+			}
+		}
+	}
+	return out, nil
+}
+
+func hasImageExtension(name string) bool {
+	l := strings.ToLower(name)
+	for _, ext := range whiteList {
+		if strings.HasSuffix(l, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// warnSkip records a skipped file and prints one warning line.
+func (d *Directory) warnSkip(path, reason string) {
+	d.mu.Lock()
+	d.skipped = append(d.skipped, SkippedFile{Path: path, Reason: reason})
+	d.mu.Unlock()
+	fmt.Fprintf(d.opt.Log, "Warning: skipping %s: %s\n", path, reason)
+}
+
+func (d *Directory) printSkipSummary() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.skipped) == 0 {
+		return
+	}
+	names := make([]string, len(d.skipped))
+	for i, s := range d.skipped {
+		names[i] = s.Path
+	}
+	fmt.Fprintf(d.opt.Log, "Skipped %d unreadable file(s): %s\n", len(d.skipped), strings.Join(names, ", "))
+}
+
+// markBad records that file i failed a full decode (mid-epoch). The file is
+// left out of this and every later batch; one warning is printed.
+func (d *Directory) markBad(i int, reason string) {
+	d.mu.Lock()
+	if _, ok := d.bad[i]; ok {
+		d.mu.Unlock()
+		return
+	}
+	d.bad[i] = reason
+	d.mu.Unlock()
+	d.warnSkip(d.files[i], reason)
+}
+
+func (d *Directory) isBad(i int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.bad[i]
+	return ok
+}
+
+// Len is the number of files that passed the build-time header check.
+func (d *Directory) Len() int { return len(d.files) }
+
+// ClassNames lists the class folder names; a label is an index into it.
+func (d *Directory) ClassNames() []string { return append([]string(nil), d.classes...) }
+
+// Files lists the full paths of the files that passed the header check, in
+// Keras's order (classes in order, each class's files sorted recursively).
+func (d *Directory) Files() []string { return append([]string(nil), d.files...) }
+
+// Labels gives the class index of each file in Files.
+func (d *Directory) Labels() []int { return append([]int(nil), d.labels...) }
+
+// Skipped lists every file left out so far, at build time or mid-epoch,
+// with the reason.
+func (d *Directory) Skipped() []SkippedFile {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]SkippedFile(nil), d.skipped...)
+}
+
+// Steps is the number of batches per epoch: ceil(Len / BatchSize).
+func (d *Directory) Steps() int { return (len(d.files) + d.opt.BatchSize - 1) / d.opt.BatchSize }
+
+// BatchSize is the resolved batch size.
+func (d *Directory) BatchSize() int { return d.opt.BatchSize }
+
+// ImageShape is (height, width, channels) of every image in a batch.
+func (d *Directory) ImageShape() [3]int { return [3]int{d.opt.height, d.opt.width, d.opt.channels} }
+
+// NumClasses is len(ClassNames()).
+func (d *Directory) NumClasses() int { return len(d.classes) }

@@ -1,0 +1,110 @@
+// Package dataset loads image-folder datasets with the semantics of Keras's
+// ImageDataGenerator.flow_from_directory, augments them like
+// ImageDataGenerator, and feeds batches through a parallel, ordered,
+// deterministic pipeline. It also reads MNIST-style IDX files.
+//
+// # Typical use (cmd/finetune)
+//
+//	train, err := dataset.FromDirectory("data/train", dataset.Options{
+//		TargetSize: [2]int{150, 150}, BatchSize: 20, Shuffle: true, Seed: 1,
+//		ClassMode: "binary", Cache: true,
+//		Augment: &dataset.Augment{Rescale: 1.0 / 255, RotationRange: 40,
+//			WidthShiftRange: 0.2, HeightShiftRange: 0.2, ShearRange: 0.2,
+//			ZoomRange: 0.2, HorizontalFlip: true},
+//	})
+//	// prints "Found 2000 images belonging to 2 classes."
+//	for epoch := 0; epoch < epochs; epoch++ {
+//		it := train.Epoch(ctx, epoch)
+//		for {
+//			b, err := it.Next() // b.X (N,150,150,3), b.Y (N,1), b.Labels
+//			if err == io.EOF { break }
+//			...
+//		}
+//		it.Close()
+//	}
+//
+// # Listing (as flow_from_directory)
+//
+// Classes are the sorted subfolder names of the directory (or
+// Options.Classes, in that order); a label is the class's index. Each class
+// folder is walked recursively (symlinked folders only with FollowLinks),
+// ordered like Python's sorted(os.walk(...)) by folder path with each
+// folder's file names sorted by byte value. A file is kept when its
+// lower-cased name ends with png, jpg, jpeg, bmp, ppm, tif, tiff (Keras's
+// list) or gif, webp. With ValidationSplit v and Subset, each class's sorted
+// list is cut at int(n·v): "validation" takes the first part, "training"
+// the rest. FromDirectory then prints Keras's line
+// "Found N images belonging to K classes." to Options.Log.
+//
+// # Bad files
+//
+// Building reads the start of every listed file (64 KiB) and parses its
+// image header; empty files, unknown formats and unreadable headers are
+// skipped with one warning line each ("Warning: skipping PATH: REASON"),
+// listed by Skipped, and summarised after the Found line (N counts usable
+// files only). A class with no usable file, a missing directory and a
+// directory without class folders are errors. A file whose header is fine
+// but whose data is corrupt (say a truncated JPEG) fails when it is first
+// decoded: it is then left out of its batch (that batch is one shorter),
+// warned about once, added to Skipped, and left out of every later epoch.
+// Labels always travel with their own images.
+//
+// # Decoding
+//
+// The format is taken from the file's content, not its name (a WebP named
+// .png decodes as WebP): JPEG, PNG, GIF (first frame), BMP, TIFF, WebP and
+// PNM (P1–P6). Colour conversion follows PIL's Image.convert("RGB") (see
+// toRGB): alpha is dropped rather than composited, grayscale is
+// replicated, CMYK uses PIL's formula, 16-bit grayscale is clipped to 255
+// as Pillow 9.4 does, 16-bit colour keeps the high byte. Grayscale mode
+// uses PIL's "L" weights (299/587/114 in 16-bit fixed point). EXIF
+// orientation is ignored by default, like Keras; Options.ExifOrientation
+// applies it to JPEGs. JPEG decoding is Go's image/jpeg, which upsamples
+// chroma by replication where libjpeg (PIL) interpolates, so 4:2:0 JPEGs
+// differ from PIL by a few levels near colour edges; 4:4:4 and grayscale
+// JPEGs agree within ±1-2.
+//
+// # Resizing
+//
+// Every image is resized to TargetSize when loaded, before augmentation
+// (Keras's load_img). "nearest" (default), "bilinear" and "bicubic"
+// reproduce PIL's resize bit for bit on identical 8-bit input.
+//
+// # Augmentation (ImageDataGenerator)
+//
+// Per image, Augment.Sample draws θ ∈ U(±RotationRange) degrees, the
+// height and width shifts (fractions below 1, pixels from 1 up), the shear
+// in degrees, zx and zy independently from [1−z, 1+z], and the two flip
+// coins, in Keras's order. They are composed into one affine matrix with
+// Keras's apply_affine_transform convention (see augment.go, including its
+// two quirks) and applied once with bilinear sampling (order 1) and
+// scipy.ndimage's fill modes nearest, constant (Cval), reflect and wrap;
+// flips follow. Then Options.Preprocess runs, then Augment.Rescale (Keras's
+// standardize order). Values are float32 on the 0..255 scale until then.
+//
+// # Pipeline
+//
+// Directory.Epoch starts Workers goroutines (GOMAXPROCS by default) that
+// decode, resize and augment; at most Prefetch whole batches are built
+// ahead of the consumer. Batches come out in order. The shuffle depends on
+// (Seed, epoch) and each image's augmentation on (Seed, epoch, file index),
+// so the batches are identical whatever the number of workers. With Cache,
+// the decoded and resized uint8 images stay in memory (H·W·C bytes each) so
+// later epochs skip decoding; Keras decodes every epoch. Cancelling the
+// context stops the workers; Next then returns the context's error.
+//
+// # Differences from Keras
+//
+//   - gif and webp are accepted; corrupt files are skipped instead of
+//     raising mid-epoch.
+//   - Shift ranges are floats: Keras draws an integer range (a Python int
+//     such as 5) from the integers −4..4; we draw uniformly from [−5, 5].
+//   - ClassMode "binary" needs exactly 2 classes and gives Y of shape (N, 1)
+//     (Keras: (N,)). "sparse" gives no Y; use Batch.Labels.
+//   - The shuffle and random draws come from Go's PCG generator, not
+//     NumPy's, so a Keras seed does not reproduce Keras's exact batches.
+//   - color_mode "rgba" and the class modes "input", "raw" and
+//     "multi_output" are not implemented.
+//   - Grayscale mode reduces 16-bit grayscale to 8 bits (Keras keeps PIL's
+//     mode "I" values up to 65535).
+package dataset
