@@ -190,7 +190,7 @@ func TestConv2DGradients(t *testing.T) {
 		{1, 7, 6, 2, 3, 3, 2, 2, 3, 1, 1, "same", [4]int{}, true, false},
 		{2, 8, 7, 3, 2, 3, 3, 2, 1, 2, 2, "explicit", [4]int{1, 0, 2, 3}, false, false},
 		{1, 9, 9, 4, 5, 3, 3, 1, 1, 2, 3, "same", [4]int{}, false, true},
-		{3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, "valid", [4]int{}, false, true}, // pointwise fast path
+		{3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, "valid", [4]int{}, false, true},  // pointwise fast path
 		{2, 6, 6, 3, 4, 1, 1, 2, 2, 1, 1, "valid", [4]int{}, false, false}, // strided 1x1 uses patches
 		{1, 5, 5, 2, 3, 4, 4, 3, 3, 1, 1, "explicit", [4]int{2, 2, 2, 2}, false, false},
 	}
@@ -252,13 +252,13 @@ func refPool(isMax bool, N, H, W, C, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, pb,
 
 func TestPool2DGradients(t *testing.T) {
 	cases := []struct {
-		max                          bool
-		N, H, W, C, kh, kw, sh, sw   int
-		dh, dw                       int
-		padding                      string
-		pads                         [4]int
-		ceil, includePad             bool
-		OH, OW                       int // expected output size (computed by hand)
+		max                        bool
+		N, H, W, C, kh, kw, sh, sw int
+		dh, dw                     int
+		padding                    string
+		pads                       [4]int
+		ceil, includePad           bool
+		OH, OW                     int // expected output size (computed by hand)
 	}{
 		{true, 2, 6, 6, 3, 2, 2, 2, 2, 1, 1, "valid", [4]int{}, false, false, 3, 3},
 		{false, 2, 6, 6, 3, 2, 2, 2, 2, 1, 1, "valid", [4]int{}, false, false, 3, 3},
