@@ -166,3 +166,52 @@ func ClipGradNorm(params []*nn.Param, maxNorm float64) float64 {
 	}
 	return norm
 }
+
+// AdagradConfig configures Adagrad (ONNX/PyTorch form): lr_t = LR/(1 + t·Decay),
+// h += g², x −= lr_t·g/(sqrt(h) + Epsilon), g = grad + WeightDecay·x.
+type AdagradConfig struct {
+	LR, Decay, Epsilon, WeightDecay float64
+}
+
+// Adagrad is the Adagrad optimizer; see AdagradUpdate.
+type Adagrad struct {
+	cfg   AdagradConfig
+	steps int64
+	state slots // accumulated squared gradients
+}
+
+// NewAdagrad returns an Adagrad optimizer.
+func NewAdagrad(cfg AdagradConfig) *Adagrad { return &Adagrad{cfg: cfg, state: slots{}} }
+
+// LR returns the base learning rate.
+func (o *Adagrad) LR() float64 { return o.cfg.LR }
+
+// SetLR sets the base learning rate.
+func (o *Adagrad) SetLR(lr float64) { o.cfg.LR = lr }
+
+// Step updates every param with a gradient (t = steps before this one, as in ONNX).
+func (o *Adagrad) Step(params []*nn.Param) {
+	c := o.cfg
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		h := o.state.get(p, 1)[0]
+		AdagradUpdate(p.Value.Data, p.Grad.Data, h, o.steps, c.LR, c.Decay, c.Epsilon, c.WeightDecay)
+	}
+	o.steps++
+}
+
+// State serialises Adagrad's config, step count and accumulators.
+func (o *Adagrad) State() ([]byte, error) { return encodeState("adagrad", o.cfg, o.steps, o.state) }
+
+// LoadState restores what State saved.
+func (o *Adagrad) LoadState(b []byte) error {
+	var cfg AdagradConfig
+	steps, s, err := decodeState(b, "adagrad", &cfg)
+	if err != nil {
+		return err
+	}
+	o.cfg, o.steps, o.state = cfg, steps, s
+	return nil
+}
