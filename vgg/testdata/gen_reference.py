@@ -31,16 +31,23 @@ Files written:
                                     strings, an optimizer_weights group
   vgg16_notop_w16_keras3.h5         same conv weights, Keras 3 legacy .h5: names
                                     "block1_conv1/kernel", input_layer in layer_names,
-                                    top_level_model_weights group, libver='latest',
-                                    chunked + shuffle + gzip datasets
+                                    groups created in sorted order,
+                                    top_level_model_weights group
+  vgg16_notop_w16_gzip.h5           same conv weights, chunked + shuffle + gzip
+  vgg16_notop_w16_gzip_latest.h5    the same with libver='latest' (v3 superblock,
+                                    new-style groups, fixed-array/single-chunk indexes)
   ref_vgg16_notop_avg.npy / _max.npy  global average / max pooled block5_pool
   vgg16_notop_w16_truncated.h5      a valid notop file cut at 60% of its bytes
   vgg16_notop_w16_wrongshape.h5     block3_conv2 kernel (3,3,16,17), bias (17,)
   vgg<d>_notop_w16.h5, ref_vgg<d>_notop_block5_pool.npy  for d = 11, 13, 19
+  ref_shared_notop_224_{avg,max}.npy  pooled block5_pool of the real VGG16 base
+                                    /work/shared/weights/vgg16_imagenette_notop.h5 on a
+                                    224x224 formula image (see main)
   npy_sample_f4.npy, npy_sample_i8.npy  np.save outputs for the .npy codec test
 """
 import json
 import math
+import os
 
 import h5py
 import numpy as np
@@ -155,9 +162,9 @@ def write_tfkeras(path, layers):
 
 def write_keras3(path, layers):
     """Keras 3 legacy .h5 (save_weights_to_hdf5_group): names without ':0',
-    groups created in sorted order, top_level_model_weights, latest libver,
-    chunked/shuffled/gzipped datasets."""
-    with h5py.File(path, "w", libver="latest") as f:
+    groups created in sorted order, top_level_model_weights; contiguous
+    datasets and h5py's default libver, as Keras 3 writes them."""
+    with h5py.File(path, "w") as f:
         names = ["input_layer"] + [n for n, _ in layers]
         f.attrs["layer_names"] = np.array([n.encode() for n in names])
         f.attrs["backend"] = b"tensorflow"
@@ -168,9 +175,25 @@ def write_keras3(path, layers):
             wn = [f"{name}/kernel", f"{name}/bias"] if ws else []
             g.attrs["weight_names"] = np.array([s.encode() for s in wn], dtype="S")
             for n, v in zip(wn, ws):
-                g.create_dataset(n, data=v, chunks=v.shape, compression="gzip", shuffle=True)
+                g.create_dataset(n, data=v)
         t = f.create_group("top_level_model_weights")
         t.attrs["weight_names"] = np.array([], dtype="S")
+
+
+def write_chunked(path, layers, libver):
+    """tf.keras-style names with chunked + shuffle + gzip storage: kernels in
+    several chunks (cout split in halves), biases in one chunk."""
+    with h5py.File(path, "w", libver=libver) if libver else h5py.File(path, "w") as f:
+        names = [n for n, _ in layers]
+        f.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for name in names:
+            ws = dict(layers).get(name, [])
+            g = f.create_group(name)
+            wn = [f"{name}/kernel:0", f"{name}/bias:0"] if ws else []
+            g.attrs["weight_names"] = np.array([s.encode() for s in wn], dtype="S")
+            for n, v in zip(wn, ws):
+                chunks = v.shape[:-1] + (max(1, v.shape[-1] // 2),) if v.ndim > 1 else v.shape
+                g.create_dataset(n, data=v, chunks=chunks, compression="gzip", shuffle=True)
 
 
 def main():
@@ -192,13 +215,14 @@ def main():
     base = [(n, ws) for n, ws in top if n.startswith("block")]
     write_tfkeras("vgg16_notop_w16_tfkeras.h5", base)
     write_keras3("vgg16_notop_w16_keras3.h5", base)
+    write_chunked("vgg16_notop_w16_gzip.h5", base, None)
+    write_chunked("vgg16_notop_w16_gzip_latest.h5", base, "latest")
     np.save("ref_vgg16_notop_avg.npy", forward(img, base, "avg")["avg"])
     np.save("ref_vgg16_notop_max.npy", forward(img, base, "max")["max"])
 
     write_keras1("vgg16_notop_w16_full.tmp", base)
     data = open("vgg16_notop_w16_full.tmp", "rb").read()
     open("vgg16_notop_w16_truncated.h5", "wb").write(data[: int(len(data) * 0.6)])
-    import os
     os.remove("vgg16_notop_w16_full.tmp")
 
     wrong = [(n, ws) if n != "block3_conv2" else (n, [ws[0][..., :1].repeat(17, axis=3), np.zeros(17, np.float32)])
@@ -209,6 +233,21 @@ def main():
         layers = make_layers(depth, False, rng, (H, W))
         write_keras1(f"vgg{depth}_notop_w16.h5", layers)
         np.save(f"ref_vgg{depth}_notop_block5_pool.npy", forward(img, layers)["block5_pool"])
+
+    # Full size: the real VGG16 base of /work/shared (when present) on a
+    # 224x224 image given by a formula (so it need not be stored):
+    # R = (3x + 5y) mod 256, G = (x*y) mod 256, B = (x XOR y) * 2 mod 256.
+    shared = "/work/shared/weights/vgg16_imagenette_notop.h5"
+    if os.path.exists(shared):
+        yy, xx = np.mgrid[0:224, 0:224]
+        img224 = np.stack([(3 * xx + 5 * yy) % 256, (xx * yy) % 256, ((xx ^ yy) * 2) % 256], axis=-1)[None]
+        with h5py.File(shared, "r") as f:
+            real = []
+            for name in [n.decode() for n in f.attrs["layer_names"]]:
+                wn = [n.decode() for n in f[name].attrs["weight_names"]] if len(f[name].attrs["weight_names"]) else []
+                real.append((name, [f[name][n][()] for n in wn]))
+        np.save("ref_shared_notop_224_avg.npy", forward(img224, real, "avg")["avg"])
+        np.save("ref_shared_notop_224_max.npy", forward(img224, real, "max")["max"])
 
     np.save("npy_sample_f4.npy", np.arange(6, dtype=np.float32).reshape(2, 3) / 4 - 0.5)
     np.save("npy_sample_i8.npy", np.array([3, -1, 7], dtype=np.int64))

@@ -1,0 +1,438 @@
+package vgg
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gotransfer/gotransfer/internal/hdf5"
+	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/tensor"
+)
+
+// LoadOptions controls LoadKerasWeights.
+type LoadOptions struct {
+	// SkipMismatch skips, instead of failing on, file layers absent from
+	// the model, model layers absent from the file, and layers whose weight
+	// count or shapes differ (Keras's skip_mismatch). Skipped layers keep
+	// their current weights.
+	SkipMismatch bool
+	// Warnings receives one line per skipped layer when SkipMismatch is set
+	// (nil = silent).
+	Warnings io.Writer
+}
+
+// Keras legacy HDF5 weights layout (keras.src.legacy.saving.legacy_h5_format):
+//
+//	/ (or /model_weights in a full-model save)
+//	  attr layer_names = [name, ...]          every layer, in model order
+//	                     (split into layer_names0, layer_names1, ... when huge)
+//	  attr backend, keras_version             optional
+//	  /<layer>                                one group per layer
+//	    attr weight_names = [wname, ...]       empty for layers without weights
+//	    <wname>                                float dataset, path relative to the
+//	                                           layer group; may nest ("block1_conv1/kernel:0")
+//
+// Weight names seen in the wild: "block1_conv1_W_1:0" (Keras 1 ImageNet
+// files), "block1_conv1/kernel:0" (tf.keras 2.x), "block1_conv1/kernel"
+// (Keras 3). Names are never interpreted: values are taken in weight_names
+// order, which for Conv2D and Dense is kernel then bias.
+
+// fileLayer is one layer group of a weights file that holds weights.
+type fileLayer struct {
+	name     string
+	group    *hdf5.Group
+	weights  []string // weight_names, in order
+	datasets []*hdf5.Dataset
+}
+
+// weightsRoot returns the group holding layer_names: the root, or
+// /model_weights for a full-model save.
+func weightsRoot(f *hdf5.File) (*hdf5.Group, []string, error) {
+	root := f.Root()
+	names, err := stringListAttr(root, "layer_names")
+	if err == nil {
+		return root, names, nil
+	}
+	if !errors.Is(err, hdf5.ErrNotFound) {
+		return nil, nil, fmt.Errorf("attribute /layer_names: %w", err)
+	}
+	if isG, gerr := root.IsGroup("model_weights"); gerr == nil && isG {
+		mw, err := root.Group("model_weights")
+		if err != nil {
+			return nil, nil, err
+		}
+		names, err := stringListAttr(mw, "layer_names")
+		if err != nil {
+			return nil, nil, fmt.Errorf("attribute /model_weights/layer_names: %w", err)
+		}
+		return mw, names, nil
+	}
+	return nil, nil, errors.New("no layer_names attribute at / or /model_weights: not a Keras HDF5 weights file")
+}
+
+// stringListAttr reads a Keras string-list attribute, following Keras's
+// load_attributes_from_hdf5_group: name itself, or name0, name1, ... when it
+// was split. An empty non-string attribute (Keras 1 wrote empty
+// weight_names as a float64 array) is an empty list. Absent: ErrNotFound.
+func stringListAttr(g *hdf5.Group, name string) ([]string, error) {
+	read := func(n string) ([]string, error) {
+		a, err := g.Attr(n)
+		if err != nil {
+			return nil, err
+		}
+		s, err := a.Strings()
+		if err != nil {
+			if v, ferr := a.Float64s(); ferr == nil && len(v) == 0 {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("attribute %s of %s: %w", n, g.Path(), err)
+		}
+		return s, nil
+	}
+	s, err := read(name)
+	if err == nil || !errors.Is(err, hdf5.ErrNotFound) {
+		return s, err
+	}
+	var out []string
+	for k := 0; ; k++ {
+		part, err := read(name + strconv.Itoa(k))
+		if errors.Is(err, hdf5.ErrNotFound) {
+			if k == 0 {
+				return nil, err
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+}
+
+// readFileLayers lists the layers of an open weights file that hold weights,
+// with their datasets opened (headers only; no data read).
+func readFileLayers(f *hdf5.File) ([]fileLayer, error) {
+	root, names, err := weightsRoot(f)
+	if err != nil {
+		return nil, err
+	}
+	var out []fileLayer
+	seen := map[string]bool{}
+	for _, name := range names {
+		if seen[name] {
+			return nil, fmt.Errorf("layer_names lists %q twice", name)
+		}
+		seen[name] = true
+		g, err := root.Group(name)
+		if err != nil {
+			return nil, fmt.Errorf("layer_names lists %q but its group is unreadable: %w", name, err)
+		}
+		wn, err := stringListAttr(g, "weight_names")
+		if errors.Is(err, hdf5.ErrNotFound) {
+			continue // Keras: no weight_names means no weights
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %q: %w", name, err)
+		}
+		if len(wn) == 0 {
+			continue
+		}
+		fl := fileLayer{name: name, group: g, weights: wn}
+		for _, w := range wn {
+			d, err := g.Dataset(w)
+			if err != nil {
+				return nil, fmt.Errorf("layer %q: weight %q: %w", name, w, err)
+			}
+			fl.datasets = append(fl.datasets, d)
+		}
+		out = append(out, fl)
+	}
+	return out, nil
+}
+
+// LoadKerasWeights loads a Keras legacy HDF5 weights file (an ImageNet
+// weights file, a save_weights .h5 or a full-model model.save .h5) into m,
+// matching layers by name (Keras's load_weights(by_name=True)) and assigning
+// each layer's weights in weight_names order. File layers without weights
+// are ignored. Errors, unless opt.SkipMismatch, name the layer: a file layer
+// with weights that m lacks, a layer of m with weights that the file lacks,
+// a weight count mismatch, a shape mismatch (with both shapes). All checks
+// and all reads happen before any weight of m changes: on error m is left
+// untouched. Truncated or malformed files are refused.
+func LoadKerasWeights(m *nn.Model, path string, opt LoadOptions) error {
+	f, err := hdf5.Open(path)
+	if err != nil {
+		return fmt.Errorf("vgg: loading weights: %w", err)
+	}
+	defer f.Close()
+	if err := loadKeras(m, f, opt); err != nil {
+		return fmt.Errorf("vgg: loading %s into %s: %w", path, m.Name(), err)
+	}
+	return nil
+}
+
+// LoadKerasWeightsFrom is LoadKerasWeights reading size bytes from r; name
+// is used in errors.
+func LoadKerasWeightsFrom(m *nn.Model, r io.ReaderAt, size int64, name string, opt LoadOptions) error {
+	f, err := hdf5.OpenReaderAt(r, size, name)
+	if err != nil {
+		return fmt.Errorf("vgg: loading weights: %w", err)
+	}
+	defer f.Close()
+	if err := loadKeras(m, f, opt); err != nil {
+		return fmt.Errorf("vgg: loading %s into %s: %w", name, m.Name(), err)
+	}
+	return nil
+}
+
+func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
+	layers, err := readFileLayers(f)
+	if err != nil {
+		return err
+	}
+	warn := func(format string, a ...any) {
+		if opt.Warnings != nil {
+			fmt.Fprintf(opt.Warnings, "vgg: skipping "+format+"\n", a...)
+		}
+	}
+	var problems []string
+	report := func(format string, a ...any) {
+		if opt.SkipMismatch {
+			warn(format, a...)
+		} else {
+			problems = append(problems, fmt.Sprintf(format, a...))
+		}
+	}
+	type assignment struct {
+		params   []*nn.Param
+		datasets []*hdf5.Dataset
+		names    []string
+		layer    string
+	}
+	var plan []assignment
+	inFile := map[string]bool{}
+	for _, fl := range layers {
+		inFile[fl.name] = true
+		l := m.Layer(fl.name)
+		if l == nil {
+			report("layer %q: in the file (%d weights) but not in the model", fl.name, len(fl.weights))
+			continue
+		}
+		params := l.Params()
+		if len(params) != len(fl.weights) {
+			report("layer %q: the model expects %d weights, the file has %d (%s)", fl.name, len(params), len(fl.weights), strings.Join(fl.weights, ", "))
+			continue
+		}
+		ok := true
+		for i, p := range params {
+			got := fl.datasets[i].Shape()
+			if !tensor.Shape(got).Equal(p.Value.Shape) {
+				report("layer %q: weight %s expects shape %v, the file's %s has shape %v", fl.name, p.Name, p.Value.Shape, fl.weights[i], tensor.Shape(got))
+				ok = false
+			}
+		}
+		if ok {
+			plan = append(plan, assignment{params, fl.datasets, fl.weights, fl.name})
+		}
+	}
+	for _, l := range m.Layers() {
+		if len(l.Params()) > 0 && !inFile[l.Name()] {
+			report("layer %q (%s): has weights in the model but none in the file", l.Name(), l.Type())
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; ") + " (LoadOptions.SkipMismatch skips such layers)")
+	}
+	// Read everything first so that a truncated file leaves m untouched.
+	values := make([][][]float32, len(plan))
+	for i, a := range plan {
+		for j, d := range a.datasets {
+			v, err := d.ReadFloat32()
+			if err != nil {
+				return fmt.Errorf("layer %q: reading %s: %w", a.layer, a.names[j], err)
+			}
+			if len(v) != a.params[j].Value.Size() {
+				return fmt.Errorf("layer %q: %s has %d values, want %d", a.layer, a.names[j], len(v), a.params[j].Value.Size())
+			}
+			values[i] = append(values[i], v)
+		}
+	}
+	for i, a := range plan {
+		for j, p := range a.params {
+			copy(p.Value.Data, values[i][j])
+		}
+	}
+	return nil
+}
+
+// SaveKerasWeights writes m's weights as a Keras legacy HDF5 weights file
+// (what Keras's model.save_weights("x.h5") writes, readable by h5py and
+// Keras's legacy load_weights): root attributes layer_names (every layer, in
+// order), backend and keras_version; one group per layer with attribute
+// weight_names ("<layer>/kernel:0", "<layer>/bias:0"; empty for layers
+// without weights) and float32 datasets at those nested paths. The file is
+// written atomically (temp file + rename).
+func SaveKerasWeights(m *nn.Model, path string) error {
+	w := hdf5.NewWriter()
+	root := w.Root()
+	var names []string
+	for _, l := range m.Layers() {
+		names = append(names, l.Name())
+	}
+	root.SetStringsAttr("layer_names", names)
+	root.SetStringAttr("backend", "tensorflow")
+	root.SetStringAttr("keras_version", "2.13.1")
+	for _, l := range m.Layers() {
+		g := root.Group(l.Name())
+		var wn []string
+		for _, p := range l.Params() {
+			// Param names are "<layer>/<weight>"; Keras 2 appends ":0".
+			layer, weight, ok := strings.Cut(p.Name, "/")
+			if !ok || layer != l.Name() || weight == "" || strings.Contains(weight, "/") {
+				return fmt.Errorf("vgg: saving %s: layer %q has a parameter named %q, want %q", path, l.Name(), p.Name, l.Name()+"/<weight>")
+			}
+			wn = append(wn, p.Name+":0")
+			g.Group(layer).AddFloat32(weight+":0", p.Value.Shape, p.Value.Data)
+		}
+		g.SetStringsAttr("weight_names", wn)
+	}
+	if err := w.WriteFile(path); err != nil {
+		return fmt.Errorf("vgg: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// WeightsInfo describes the VGG network stored in a Keras weights file.
+type WeightsInfo struct {
+	Depth       int     // 11, 13, 16 or 19, from the number of block convolutions
+	Width       float64 // block1_conv1's output channels / 64
+	Channels    [5]int  // output channels of blocks 1-5
+	IncludeTop  bool    // the file has fc1, fc2 and predictions
+	TopChannels int     // fc1 units (IncludeTop only)
+	Classes     int     // predictions units (IncludeTop only)
+	InputHW     int     // with IncludeTop, the square input side implied by fc1 (0 when not square-consistent)
+}
+
+// Config returns a Config that rebuilds exactly the file's network for
+// input (h, w) with the given pooling (ignored with IncludeTop).
+func (wi WeightsInfo) Config(h, w int, pooling string) Config {
+	c := Config{Depth: wi.Depth, IncludeTop: wi.IncludeTop, InputShape: [3]int{h, w, 3},
+		Width: wi.Width, Channels: wi.Channels, TopChannels: wi.TopChannels, Classes: wi.Classes}
+	if !wi.IncludeTop {
+		c.Pooling = pooling
+	}
+	return c
+}
+
+var convName = regexp.MustCompile(`^block([1-5])_conv([1-9])$`)
+
+// InspectKerasWeights reads a Keras VGG weights file's layer names and
+// weight shapes (not its values) and works out depth, width and top.
+func InspectKerasWeights(path string) (WeightsInfo, error) {
+	f, err := hdf5.Open(path)
+	if err != nil {
+		return WeightsInfo{}, fmt.Errorf("vgg: %w", err)
+	}
+	defer f.Close()
+	wi, err := inspect(f)
+	if err != nil {
+		return wi, fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	return wi, nil
+}
+
+func inspect(f *hdf5.File) (WeightsInfo, error) {
+	var wi WeightsInfo
+	layers, err := readFileLayers(f)
+	if err != nil {
+		return wi, err
+	}
+	byName := map[string]fileLayer{}
+	var convs [5]int
+	for _, fl := range layers {
+		byName[fl.name] = fl
+		if mt := convName.FindStringSubmatch(fl.name); mt != nil {
+			b, _ := strconv.Atoi(mt[1])
+			convs[b-1]++
+		}
+	}
+	for d, plan := range BlockConvs {
+		if plan == convs {
+			wi.Depth = d
+		}
+	}
+	if wi.Depth == 0 {
+		return wi, fmt.Errorf("convolutions per block %v match no VGG depth (11: %v, 13: %v, 16: %v, 19: %v)",
+			convs, BlockConvs[11], BlockConvs[13], BlockConvs[16], BlockConvs[19])
+	}
+	kernelShape := func(name string, rank int) ([]int, error) {
+		fl, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("no layer %q with weights", name)
+		}
+		s := fl.datasets[0].Shape()
+		if len(s) != rank {
+			return nil, fmt.Errorf("layer %q: first weight %s has shape %v, want rank %d", name, fl.weights[0], tensor.Shape(s), rank)
+		}
+		return s, nil
+	}
+	for b := range 5 {
+		s, err := kernelShape(fmt.Sprintf("block%d_conv1", b+1), 4)
+		if err != nil {
+			return wi, err
+		}
+		wi.Channels[b] = s[3]
+	}
+	wi.Width = float64(wi.Channels[0]) / 64
+	if _, ok := byName["fc1"]; ok {
+		wi.IncludeTop = true
+		s1, err := kernelShape("fc1", 2)
+		if err != nil {
+			return wi, err
+		}
+		sp, err := kernelShape("predictions", 2)
+		if err != nil {
+			return wi, err
+		}
+		wi.TopChannels, wi.Classes = s1[1], sp[1]
+		// fc1's input is side·side·channels for a square input of 32·side
+		if c := wi.Channels[4]; s1[0]%c == 0 {
+			cells := s1[0] / c
+			for side := 1; side*side <= cells; side++ {
+				if side*side == cells {
+					wi.InputHW = 32 * side
+				}
+			}
+		}
+	}
+	return wi, nil
+}
+
+// InferWidth returns the channel multiplier of a Keras VGG weights file:
+// block1_conv1's output channels / 64 (1 for the real ImageNet files).
+func InferWidth(path string) (float64, error) {
+	wi, err := InspectKerasWeights(path)
+	return wi.Width, err
+}
+
+// fileLayerNames is used in tests: the weighted layer names of a file, sorted.
+func fileLayerNames(path string) ([]string, error) {
+	f, err := hdf5.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ls, err := readFileLayers(f)
+	var names []string
+	for _, l := range ls {
+		names = append(names, l.name)
+	}
+	sort.Strings(names)
+	return names, err
+}
+
