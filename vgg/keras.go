@@ -435,4 +435,3 @@ func fileLayerNames(path string) ([]string, error) {
 	sort.Strings(names)
 	return names, err
 }
-
