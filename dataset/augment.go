@@ -155,24 +155,24 @@ func warp(dst []float32, src []uint8, h, w, c int, t Transform, fill fillMode, c
 	// Sampling position for final pixel (i, j): output pixel (i', j') of the
 	// affine step, i' = flipV ? h−1−i : i, j' = flipH ? w−1−j : j;
 	// row = M11·i' + M10·j' + M12, col = M01·i' + M00·j' + M02.
-	dRowDj, dColDj := m[1][0], m[0][0]
-	j0 := 0.0
-	if t.FlipHorizontal {
-		dRowDj, dColDj = -dRowDj, -dColDj
-		j0 = float64(w - 1)
-	}
+	// Summed in scipy's order ((a·i' + b·j') + offset) so that coordinates
+	// landing exactly on the border classify the same way.
 	hm1, wm1 := float64(h-1), float64(w-1)
 	for i := 0; i < h; i++ {
 		ip := float64(i)
 		if t.FlipVertical {
 			ip = float64(h - 1 - i)
 		}
-		row0 := m[1][1]*ip + m[1][0]*j0 + m[1][2]
-		col0 := m[0][1]*ip + m[0][0]*j0 + m[0][2]
+		rowI := ip * m[1][1]
+		colI := ip * m[0][1]
 		out := dst[i*w*c : (i+1)*w*c]
 		for j := 0; j < w; j++ {
-			r := row0 + dRowDj*float64(j)
-			cc := col0 + dColDj*float64(j)
+			jp := float64(j)
+			if t.FlipHorizontal {
+				jp = float64(w - 1 - j)
+			}
+			r := (rowI + jp*m[1][0]) + m[1][2]
+			cc := (colI + jp*m[0][0]) + m[0][2]
 			o := out[j*c : j*c+c]
 			if r >= 0 && cc >= 0 && r < hm1 && cc < wm1 {
 				// Interior: all four taps inside the image.

@@ -27,8 +27,8 @@ type Directory struct {
 	sizes   []int64  // file size in bytes per file
 
 	mu      sync.Mutex
-	skipped []SkippedFile   // build-time and mid-epoch skips, in discovery order
-	bad     map[int]string  // file index → reason, for files that failed a full decode
+	skipped []SkippedFile  // build-time and mid-epoch skips, in discovery order
+	bad     map[int]string // file index → reason, for files that failed a full decode
 	cache   []atomic.Pointer[[]uint8]
 }
 

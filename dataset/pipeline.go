@@ -34,9 +34,9 @@ type Iterator struct {
 	epoch  int
 	ctx    context.Context
 	cancel context.CancelFunc
-	plan   [][]int           // sample indices per batch
-	ready  []chan *Batch     // one per batch, buffered 1
-	slots  chan struct{}     // prefetch bound
+	plan   [][]int       // sample indices per batch
+	ready  []chan *Batch // one per batch, buffered 1
+	slots  chan struct{} // prefetch bound
 	next   int
 	wg     sync.WaitGroup
 	done   int
