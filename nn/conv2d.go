@@ -47,6 +47,7 @@ type Conv2D struct {
 	// scratch reused across calls
 	tile []float32 // bounded im2col / dPatches tile
 	dz   []float32 // dy masked by ReLU
+	wt   []float32 // flipped, transposed kernel for the stride-1 dx GEMM
 }
 
 // NewConv2D returns a convolution with zero weights (see InitParams). It
@@ -111,65 +112,16 @@ func (c *Conv2D) pointwise(gh, gw axisGeom) bool {
 		gh.padBegin == 0 && gh.padEnd == 0 && gw.padBegin == 0 && gw.padEnd == 0
 }
 
-// patchRows returns the RowSource of the virtual im2col matrix of x:
-// A[r, p] with r = (n·OH + oh)·OW + ow and p = (i·kw + j)·cin + c. It copies
-// channel runs straight from x and writes zeros for padding taps.
-func (c *Conv2D) patchRows(x []float32, H, W int, gh, gw axisGeom) kernels.RowSource {
-	cin, kw := c.cin, c.kw
-	ohw := gh.out * gw.out
-	return func(dst []float32, r, p0, kc int) {
-		n, rem := r/ohw, r%ohw
-		oh, ow := rem/gw.out, rem%gw.out
-		ih0 := oh*gh.stride - gh.padBegin
-		iw0 := ow*gw.stride - gw.padBegin
-		img := x[n*H*W*cin:]
-		tap, ch := p0/cin, p0%cin
-		for done := 0; done < kc; tap, ch = tap+1, 0 {
-			seg := min(cin-ch, kc-done)
-			i, j := tap/kw, tap%kw
-			ih, iw := ih0+i*gh.dilation, iw0+j*gw.dilation
-			out := dst[done : done+seg]
-			if ih < 0 || ih >= H || iw < 0 || iw >= W {
-				clear(out)
-			} else {
-				off := (ih*W+iw)*cin + ch
-				copy(out, img[off:off+seg])
-			}
-			done += seg
-		}
-	}
+// patchesOf returns the im2col description of x (forward and dKernel).
+func (c *Conv2D) patchesOf(x []float32, H, W int, gh, gw axisGeom) *patches {
+	return &patches{src: x, H: H, W: W, C: c.cin, OH: gh.out, OW: gw.out, kh: c.kh, kw: c.kw,
+		sh: gh.stride, sw: gw.stride, dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
 }
 
-// col2imAdd scatters the dPatches rows [r0, r0+rows) held in tile (rows×K) back
-// onto dx: dx[n, ih, iw, c] += dA[r, (i·kw + j)·cin + c] for every in-bounds tap.
-func (c *Conv2D) col2imAdd(dx, tile []float32, r0, rows, H, W int, gh, gw axisGeom) {
-	cin, K := c.cin, c.kh*c.kw*c.cin
-	ohw := gh.out * gw.out
-	for r := r0; r < r0+rows; r++ {
-		n, rem := r/ohw, r%ohw
-		oh, ow := rem/gw.out, rem%gw.out
-		ih0 := oh*gh.stride - gh.padBegin
-		iw0 := ow*gw.stride - gw.padBegin
-		img := dx[n*H*W*cin:]
-		src := tile[(r-r0)*K:]
-		for i := 0; i < c.kh; i++ {
-			ih := ih0 + i*gh.dilation
-			if ih < 0 || ih >= H {
-				continue
-			}
-			for j := 0; j < c.kw; j++ {
-				iw := iw0 + j*gw.dilation
-				if iw < 0 || iw >= W {
-					continue
-				}
-				d := img[(ih*W+iw)*cin : (ih*W+iw)*cin+cin]
-				s := src[(i*c.kw+j)*cin : (i*c.kw+j)*cin+cin]
-				for k := range d {
-					d[k] += s[k]
-				}
-			}
-		}
-	}
+// transposedOK reports whether dx can be computed as a stride-1 convolution
+// of dz with the flipped kernel: stride 1 and pads no larger than span−1.
+func transposedOK(g axisGeom) bool {
+	return g.stride == 1 && g.padBegin <= g.span()-1 && g.padEnd <= g.span()-1
 }
 
 // Forward computes y = A·kernel (+ bias, ReLU). x is (N, H, W, cin); y is
@@ -183,19 +135,18 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	M, K := N*gh.out*gw.out, c.kh*c.kw*c.cin
 	y := tensor.New(N, gh.out, gw.out, c.cout)
 	w := c.Kernel.Value.Data
-	if c.pointwise(gh, gw) {
-		kernels.Sgemm(false, false, M, c.cout, K, 1, x.Data, K, w, c.cout, 0, y.Data, c.cout)
-	} else {
-		kernels.SgemmRows(M, c.cout, K, 1, c.patchRows(x.Data, H, W, gh, gw), w, c.cout, 0, y.Data, c.cout)
-	}
-	// Bias and fused ReLU over the (M, cout) rows of y.
-	// TODO(kernels): use kernels.SgemmRowsBiasReLU once it exists to fuse this pass into the GEMM.
 	var bias []float32
 	if c.Bias != nil {
 		bias = c.Bias.Value.Data
 	}
-	if bias != nil || c.opt.ReLU {
+	if c.pointwise(gh, gw) {
+		// 1x1, stride 1, unpadded: A is x itself, (N·H·W, cin); no patch gathering.
+		kernels.Sgemm(false, false, M, c.cout, K, 1, x.Data, K, w, c.cout, 0, y.Data, c.cout)
 		biasReLU(y.Data, bias, c.cout, c.opt.ReLU)
+	} else {
+		// Implicit GEMM: patches are written straight into the GEMM's packing
+		// buffer; bias and ReLU are applied by the micro-kernel.
+		kernels.SgemmRowsBiasReLU(M, c.cout, K, c.patchesOf(x.Data, H, W, gh, gw).rows, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
 	}
 	c.x, c.y, c.xShape = nil, nil, nil
 	if c.retain(training) {
@@ -210,31 +161,28 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	return y
 }
 
-// biasReLU applies y[r, m] = max(0?, y[r, m] + bias[m]) over rows of width n.
+// biasReLU applies y[r, :] += bias, then max(·, 0) when relu, over rows of width n.
 func biasReLU(y, bias []float32, n int, relu bool) {
-	for r := 0; r+n <= len(y); r += n {
-		row := y[r : r+n]
-		if bias != nil {
-			for m, b := range bias {
-				row[m] += b
-			}
-		}
-		if relu {
-			for m, v := range row {
-				if v < 0 {
-					row[m] = 0
-				}
-			}
-		}
+	if bias != nil {
+		kernels.AddBias(y, bias)
+	}
+	if relu {
+		kernels.Relu(y, y)
 	}
 }
 
 // Backward takes dy (N, OH, OW, cout) and, with dz = dy ⊙ [y > 0] when ReLU is fused:
 //
 //	dBias[m]  = Σ_r dz[r, m]
-//	dKernel   = Aᵀ · dz        (K × cout), a GEMM over bounded tiles of patch rows
-//	dA        = dz · kernelᵀ   (M × K), per tile, then col2im: dx[n,ih,iw,c] += dA[r, p]
+//	dKernel   = Aᵀ · dz        (K × cout): GEMMs over bounded tiles of patch rows, accumulated
+//	dx        = col2im(dz · kernelᵀ)
 //
+// For stride 1 (all of VGG) dx is instead the transposed implicit GEMM
+//
+//	dx[n,ih,iw,c] = Σ_{i,j,m} dz[n, ih + pt − i·dh, iw + pl − j·dw, m] · kernel[i,j,c,m]
+//
+// i.e. a stride-1 convolution of dz with the kernel flipped in (i, j) and
+// transposed in (c, m), padded by span−1−pad: no scatter, packing fused.
 // dKernel/dBias only when trainable; dx only when the plan asks for it.
 func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if c.xShape == nil {
@@ -242,82 +190,106 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	gh, gw := c.gh, c.gw
 	N, H, W := c.xShape[0], c.xShape[1], c.xShape[2]
-	M, K, cout := N*gh.out*gw.out, c.kh*c.kw*c.cin, c.cout
+	M, cout := N*gh.out*gw.out, c.cout
 	if len(dy.Data) != M*cout {
 		panic(fmt.Sprintf("nn: layer %q: dy %v does not match output (%d, %d, %d, %d)", c.name, dy.Shape, N, gh.out, gw.out, cout))
+	}
+	if c.trainable && c.x == nil {
+		panic(fmt.Sprintf("nn: layer %q: trainable but its input was not kept (Forward ran with training=false or keep=false)", c.name))
+	}
+	wantW := c.trainable
+	if !wantW && !c.inputGrad {
+		return nil
 	}
 	dz := dy.Data
 	if c.opt.ReLU {
 		c.dz = ensure(c.dz, M*cout)
-		for i, v := range c.y.Data {
-			if v > 0 {
-				c.dz[i] = dz[i]
-			} else {
-				c.dz[i] = 0
-			}
-		}
+		kernels.ReluBackward(c.dz, dz, c.y.Data)
 		dz = c.dz
 	}
-	wantW := c.trainable && c.x != nil
-	if c.trainable && c.x == nil {
-		panic(fmt.Sprintf("nn: layer %q: trainable but its input was not kept (Forward ran with training=false or keep=false)", c.name))
-	}
-	if wantW && c.Bias != nil {
-		db := gradFor(c.Bias).Data
-		clear(db)
-		for r := 0; r < M; r++ {
-			row := dz[r*cout : r*cout+cout]
-			for m, v := range row {
-				db[m] += v
+	if wantW {
+		if c.Bias != nil {
+			db := gradFor(c.Bias).Data
+			clear(db)
+			for r := 0; r < M; r++ {
+				row := dz[r*cout : r*cout+cout]
+				for m, v := range row {
+					db[m] += v
+				}
 			}
 		}
+		c.kernelGrad(dz, H, W, gh, gw)
 	}
-	var dx *tensor.Tensor
-	if c.inputGrad {
-		dx = tensor.New(c.xShape...)
-	}
-	if !wantW && dx == nil {
+	if !c.inputGrad {
 		return nil
 	}
-	w := c.Kernel.Value.Data
-	var dw []float32
-	if wantW {
-		dw = gradFor(c.Kernel).Data
+	return c.inputGradient(dz, N, H, W, gh, gw)
+}
+
+// tileRows is how many patch rows fit the ~4 MB backward tile.
+func tileRows(M, K int) int { return min(M, max(64, (1<<20)/K)) }
+
+// kernelGrad sets dKernel = Aᵀ·dz, (K × M)·(M × cout), tile by tile.
+func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
+	N := c.xShape[0]
+	M, K, cout := N*gh.out*gw.out, c.kh*c.kw*c.cin, c.cout
+	dw := gradFor(c.Kernel).Data
+	if c.pointwise(gh, gw) { // A is x
+		kernels.Sgemm(true, false, K, cout, M, 1, c.x.Data, K, dz, cout, 0, dw, cout)
+		return
 	}
-	if c.pointwise(gh, gw) {
-		if wantW { // dW = xᵀ·dz: (cin × M)·(M × cout)
-			kernels.Sgemm(true, false, K, cout, M, 1, c.x.Data, K, dz, cout, 0, dw, cout)
-		}
-		if dx != nil { // dx = dz·Wᵀ: (M × cout)·(cout × cin)
-			kernels.Sgemm(false, true, M, K, cout, 1, dz, cout, w, cout, 0, dx.Data, K)
-		}
-		return dx
-	}
-	// Tiles of T patch rows keep the scratch at about 4 MB whatever the batch.
-	T := min(M, max(64, (1<<20)/K))
+	src := c.patchesOf(c.x.Data, H, W, gh, gw)
+	T := tileRows(M, K)
 	c.tile = ensure(c.tile, T*K)
-	var rows kernels.RowSource
-	if wantW {
-		rows = c.patchRows(c.x.Data, H, W, gh, gw)
-	}
 	for r0 := 0; r0 < M; r0 += T {
 		tr := min(T, M-r0)
 		tile := c.tile[:tr*K]
-		dzt := dz[r0*cout : (r0+tr)*cout]
-		if wantW {
-			for r := 0; r < tr; r++ {
-				rows(tile[r*K:(r+1)*K], r0+r, 0, K)
-			}
-			beta := float32(1)
-			if r0 == 0 {
-				beta = 0
-			}
-			kernels.Sgemm(true, false, K, cout, tr, 1, tile, K, dzt, cout, beta, dw, cout)
+		src.fillTile(tile, r0, tr)
+		beta := float32(1)
+		if r0 == 0 {
+			beta = 0
 		}
-		if dx != nil {
-			kernels.Sgemm(false, true, tr, K, cout, 1, dzt, cout, w, cout, 0, tile, K)
-			c.col2imAdd(dx.Data, tile, r0, tr, H, W, gh, gw)
+		kernels.Sgemm(true, false, K, cout, tr, 1, tile, K, dz[r0*cout:(r0+tr)*cout], cout, beta, dw, cout)
+	}
+}
+
+// inputGradient returns dx (N, H, W, cin) for dz (M × cout).
+func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
+	M, K, cin, cout := N*gh.out*gw.out, c.kh*c.kw*c.cin, c.cin, c.cout
+	w := c.Kernel.Value.Data
+	dx := tensor.New(c.xShape...)
+	if c.pointwise(gh, gw) { // dx = dz·Wᵀ: (M × cout)·(cout × cin)
+		kernels.Sgemm(false, true, M, K, cout, 1, dz, cout, w, cout, 0, dx.Data, K)
+		return dx
+	}
+	if transposedOK(gh) && transposedOK(gw) {
+		// Flipped, transposed kernel wt[(i'·kw + j')·cout + m, c] = w[((kh−1−i')·kw + kw−1−j')·cin + c, m].
+		c.wt = ensure(c.wt, c.kh*c.kw*cout*cin)
+		for i := 0; i < c.kh; i++ {
+			for j := 0; j < c.kw; j++ {
+				tapT := (c.kh-1-i)*c.kw + (c.kw - 1 - j)
+				for ch := 0; ch < cin; ch++ {
+					src := w[((i*c.kw+j)*cin+ch)*cout:][:cout]
+					for m, v := range src {
+						c.wt[(tapT*cout+m)*cin+ch] = v
+					}
+				}
+			}
 		}
+		g := &patches{src: dz, H: gh.out, W: gw.out, C: cout, OH: H, OW: W, kh: c.kh, kw: c.kw,
+			sh: 1, sw: 1, dh: gh.dilation, dw: gw.dilation, pt: gh.span() - 1 - gh.padBegin, pl: gw.span() - 1 - gw.padBegin}
+		kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
+		return dx
+	}
+	// General stride: dPatches = dz·Wᵀ per tile, then col2im.
+	src := c.patchesOf(nil, H, W, gh, gw)
+	T := tileRows(M, K)
+	c.tile = ensure(c.tile, T*K)
+	for r0 := 0; r0 < M; r0 += T {
+		tr := min(T, M-r0)
+		tile := c.tile[:tr*K]
+		kernels.Sgemm(false, true, tr, K, cout, 1, dz[r0*cout:(r0+tr)*cout], cout, w, cout, 0, tile, K)
+		src.col2imAdd(dx.Data, tile, r0, tr)
 	}
 	return dx
 }

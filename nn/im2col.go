@@ -1,0 +1,117 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+)
+
+// patches describes the virtual im2col matrix of an NHWC image batch src
+// (N, H, W, C) for a kh×kw window with stride, dilation and begin padding:
+// row r = (n·OH + oh)·OW + ow, column p = (i·kw + j)·C + c holds
+//
+//	src[n, oh·sh − pt + i·dh, ow·sw − pl + j·dw, c]   (0 outside the image).
+//
+// It is used three ways: the forward pass (src = x), the dKernel tiles
+// (src = x) and the transposed implicit GEMM for dx (src = dz, flipped kernel).
+type patches struct {
+	src            []float32
+	H, W, C        int
+	OH, OW         int
+	kh, kw         int
+	sh, sw, dh, dw int
+	pt, pl         int
+}
+
+// rows is a kernels.RowSource: it writes A[r, p0:p0+kc] into dst, copying
+// runs of channels straight from src and zeroing padding taps. It only reads
+// shared data, so concurrent calls are safe.
+func (g *patches) rows(dst []float32, r, p0, kc int) {
+	C := g.C
+	ohw := g.OH * g.OW
+	n, rem := r/ohw, r%ohw
+	oh, ow := rem/g.OW, rem%g.OW
+	ih0, iw0 := oh*g.sh-g.pt, ow*g.sw-g.pl
+	img := g.src[n*g.H*g.W*C:]
+	tap, ch := p0/C, p0%C
+	for done := 0; done < kc; tap, ch = tap+1, 0 {
+		seg := min(C-ch, kc-done)
+		ih, iw := ih0+(tap/g.kw)*g.dh, iw0+(tap%g.kw)*g.dw
+		out := dst[done : done+seg]
+		if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+			clear(out)
+		} else {
+			off := (ih*g.W+iw)*C + ch
+			copy(out, img[off:off+seg])
+		}
+		done += seg
+	}
+}
+
+// fillTile writes rows [r0, r0+n) of the patch matrix into tile (n × K),
+// split over the available cores.
+func (g *patches) fillTile(tile []float32, r0, n int) {
+	K := g.kh * g.kw * g.C
+	parallelFor(n, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			g.rows(tile[r*K:(r+1)*K], r0+r, 0, K)
+		}
+	})
+}
+
+// col2imAdd is the adjoint of fillTile: it scatters tile (n × K), the
+// gradient of patch rows [r0, r0+n), back onto dsrc (the src layout):
+//
+//	dsrc[n, ih, iw, c] += tile[r − r0, (i·kw + j)·C + c]   for every in-image tap.
+//
+// Taps of different rows overlap, so the work is split by channel ranges,
+// which never collide.
+func (g *patches) col2imAdd(dsrc, tile []float32, r0, n int) {
+	C, K := g.C, g.kh*g.kw*g.C
+	ohw := g.OH * g.OW
+	parallelFor(C, func(c0, c1 int) {
+		for r := r0; r < r0+n; r++ {
+			b, rem := r/ohw, r%ohw
+			oh, ow := rem/g.OW, rem%g.OW
+			ih0, iw0 := oh*g.sh-g.pt, ow*g.sw-g.pl
+			img := dsrc[b*g.H*g.W*C:]
+			src := tile[(r-r0)*K:]
+			for i := 0; i < g.kh; i++ {
+				ih := ih0 + i*g.dh
+				if ih < 0 || ih >= g.H {
+					continue
+				}
+				for j := 0; j < g.kw; j++ {
+					iw := iw0 + j*g.dw
+					if iw < 0 || iw >= g.W {
+						continue
+					}
+					d := img[(ih*g.W+iw)*C+c0 : (ih*g.W+iw)*C+c1]
+					s := src[(i*g.kw+j)*C+c0 : (i*g.kw+j)*C+c1]
+					for k := range d {
+						d[k] += s[k]
+					}
+				}
+			}
+		}
+	})
+}
+
+// parallelFor splits [0, n) into one contiguous chunk per core (at most
+// GOMAXPROCS goroutines) and waits for all; small n runs inline.
+func parallelFor(n int, body func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n < 8 {
+		body(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
