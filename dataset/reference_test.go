@@ -30,12 +30,12 @@ type manifest struct {
 		Width, Height           int
 	}
 	Affine []struct {
-		Src, File, Fill            string
-		H, W                       int
-		Cval                       float32
-		Theta, Tx, Ty, Shear       float64
-		Zx, Zy                     float64
-		Fliph, Flipv               bool
+		Src, File, Fill      string
+		H, W                 int
+		Cval                 float32
+		Theta, Tx, Ty, Shear float64
+		Zx, Zy               float64
+		Fliph, Flipv         bool
 	}
 }
 
