@@ -88,6 +88,15 @@ func checkHeader(path string) (int64, error) {
 	}
 	buf = buf[:n]
 	_, err = decodeConfig(buf)
+	if err != nil && int64(n) < fi.Size() {
+		// Large metadata (EXIF thumbnails, ICC profiles) can push the size
+		// header past the first 64 KiB: retry with the whole file.
+		whole, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return fi.Size(), rerr
+		}
+		_, err = decodeConfig(whole)
+	}
 	return fi.Size(), err
 }
 
@@ -113,13 +122,7 @@ func decodeConfig(b []byte) (cfg image.Config, err error) {
 	case formatBMP:
 		cfg, err = bmp.DecodeConfig(rd)
 	case formatTIFF:
-		// The TIFF directory may sit at the end of the file; a short
-		// header read is not an error here.
-		cfg, err = tiff.DecodeConfig(rd)
-		if err != nil && len(b) >= headerBytes {
-			err = nil
-			cfg.Width, cfg.Height = 1, 1
-		}
+		cfg, err = tiff.DecodeConfig(rd) // IFD may be at the end: checkHeader retries with the whole file
 	case formatWebP:
 		cfg, err = webp.DecodeConfig(rd)
 	case formatPNM:
