@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -21,6 +20,10 @@ type LoadOptions struct {
 	// count or shapes differ (Keras's skip_mismatch). Skipped layers keep
 	// their current weights.
 	SkipMismatch bool
+	// IgnoreExtra silently ignores file layers that the model lacks (Keras's
+	// load_weights(by_name=True) behaviour), e.g. fc1/fc2/predictions when
+	// loading an include_top file into a base; other mismatches still fail.
+	IgnoreExtra bool
 	// Warnings receives one line per skipped layer when SkipMismatch is set
 	// (nil = silent).
 	Warnings io.Writer
@@ -220,6 +223,9 @@ func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
 		inFile[fl.name] = true
 		l := m.Layer(fl.name)
 		if l == nil {
+			if opt.IgnoreExtra {
+				continue
+			}
 			report("layer %q: in the file (%d weights) but not in the model", fl.name, len(fl.weights))
 			continue
 		}
@@ -418,20 +424,4 @@ func inspect(f *hdf5.File) (WeightsInfo, error) {
 func InferWidth(path string) (float64, error) {
 	wi, err := InspectKerasWeights(path)
 	return wi.Width, err
-}
-
-// fileLayerNames is used in tests: the weighted layer names of a file, sorted.
-func fileLayerNames(path string) ([]string, error) {
-	f, err := hdf5.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ls, err := readFileLayers(f)
-	var names []string
-	for _, l := range ls {
-		names = append(names, l.name)
-	}
-	sort.Strings(names)
-	return names, err
 }

@@ -123,6 +123,10 @@ func TestLoadMissingAndExtraLayers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"predictions"`) || !strings.Contains(err.Error(), "not in the model") {
 		t.Errorf("extra layers: %v", err)
 	}
+	// IgnoreExtra: the base loads from the include_top file
+	if err := LoadKerasWeights(m, "testdata/vgg16_top_w16_keras1.h5", LoadOptions{IgnoreExtra: true}); err != nil {
+		t.Errorf("IgnoreExtra: %v", err)
+	}
 	// VGG19 file into VGG16: block3_conv4 ... extra
 	err = LoadKerasWeights(m, "testdata/vgg19_notop_w16.h5", LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "block5_conv4") {

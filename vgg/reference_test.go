@@ -100,7 +100,7 @@ func TestReferenceVGG16NotopLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			// the include_top file has extra layers: they must be skipped explicitly
-			opt := LoadOptions{SkipMismatch: file == "vgg16_top_w16_keras1.h5"}
+			opt := LoadOptions{IgnoreExtra: file == "vgg16_top_w16_keras1.h5"}
 			if err := LoadKerasWeights(m, "testdata/"+file, opt); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}

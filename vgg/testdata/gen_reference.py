@@ -40,6 +40,9 @@ Files written:
   vgg16_notop_w16_truncated.h5      a valid notop file cut at 60% of its bytes
   vgg16_notop_w16_wrongshape.h5     block3_conv2 kernel (3,3,16,17), bias (17,)
   vgg<d>_notop_w16.h5, ref_vgg<d>_notop_block5_pool.npy  for d = 11, 13, 19
+  img64.npy, ref_features_64_{none,avg}.npy  two 64x64 images and their
+                                    block5_pool / avg-pooled features with the notop
+                                    weights (for cmd/features)
   ref_shared_notop_224_{avg,max}.npy  pooled block5_pool of the real VGG16 base
                                     /work/shared/weights/vgg16_imagenette_notop.h5 on a
                                     224x224 formula image (see main)
@@ -233,6 +236,16 @@ def main():
         layers = make_layers(depth, False, rng, (H, W))
         write_keras1(f"vgg{depth}_notop_w16.h5", layers)
         np.save(f"ref_vgg{depth}_notop_block5_pool.npy", forward(img, layers)["block5_pool"])
+
+    # cmd/features end-to-end: two square 64x64 images (written as PNG by the
+    # Go test, so no resize happens) through the same notop weights.
+    yy, xx = np.mgrid[0:64, 0:64]
+    sq0 = np.stack([(xx * 4) % 256, (yy * 4) % 256, ((xx * yy) // 8) % 256], axis=-1)
+    sq1 = rng.integers(0, 256, size=(64, 64, 3))
+    img64 = np.stack([sq0, sq1]).astype(np.uint8)
+    np.save("img64.npy", img64)
+    np.save("ref_features_64_none.npy", forward(img64, base)["block5_pool"])
+    np.save("ref_features_64_avg.npy", forward(img64, base, "avg")["avg"])
 
     # Full size: the real VGG16 base of /work/shared (when present) on a
     # 224x224 image given by a formula (so it need not be stored):
