@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gotransfer/gotransfer/dataset"
+	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/tensor"
+	"github.com/gotransfer/gotransfer/vgg"
+)
+
+// demoPlan sets the sizes of the offline MNIST demonstration.
+type demoPlan struct {
+	Width          float64 // VGG16 channel multiplier
+	PretrainImages int     // digits 0-4 training images used for pre-training
+	PretrainEpochs int
+	PretrainLR     float64
+	PretrainBatch  int
+	PerClass       int // labelled images per digit 5-9
+	HeadEpochs     int // transfer stage 1: head on the frozen base
+	HeadLR         float64
+	FineEpochs     int // transfer stage 2: fine-tune from FineFrom
+	FineFrom       string
+	FineLR         float64
+	Batch          int // batch for transfer and scratch
+	ScratchLR      float64
+	ValImages      int // test images shown as val_* per epoch (the final test uses all)
+	TestImages     int // 0 = the whole 5-9 test split
+	Head           []int
+}
+
+// defaultPlan is the full demonstration (about 2-4 minutes on 2 cores).
+var defaultPlan = demoPlan{
+	Width: 0.125, PretrainImages: 12000, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
+	PerClass: 100, HeadEpochs: 20, HeadLR: 1e-3, FineEpochs: 10, FineFrom: "block1_conv1", FineLR: 1e-4,
+	Batch: 16, ScratchLR: 1e-3, ValImages: 1000, Head: []int{256},
+}
+
+// quickPlan is a much smaller run with the same output format, for tests.
+var quickPlan = demoPlan{
+	Width: 0.125, PretrainImages: 1500, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
+	PerClass: 20, HeadEpochs: 3, HeadLR: 1e-3, FineEpochs: 1, FineFrom: "block1_conv1", FineLR: 1e-4,
+	Batch: 16, ScratchLR: 1e-3, ValImages: 200, TestImages: 500, Head: []int{64},
+}
+
+// digits holds MNIST images as network inputs: (N, 32, 32, 3) in [0, 1].
+type digits struct {
+	x      *tensor.Tensor
+	labels []int
+}
+
+// loadDigits reads one MNIST split, keeps the digits in [lo, hi] (relabelled
+// from 0), at most perClass of each (0 = all) and at most limit in total
+// (0 = all), padded to 32x32 and copied to 3 channels, scaled by 1/255.
+func loadDigits(dir, split string, lo, hi, perClass, limit int) (*digits, error) {
+	set, err := dataset.LoadIDX(filepath.Join(dir, split+"-images-idx3-ubyte.gz"), filepath.Join(dir, split+"-labels-idx1-ubyte.gz"))
+	if err != nil {
+		return nil, err
+	}
+	count := map[int]int{}
+	sub := set.Filter(func(l int) bool {
+		if l < lo || l > hi {
+			return false
+		}
+		if perClass > 0 && count[l] >= perClass {
+			return false
+		}
+		count[l]++
+		return true
+	})
+	if limit > 0 && sub.Len() > limit {
+		sub.Labels = sub.Labels[:limit]
+		sub.Images = sub.Images[:limit*sub.Rows*sub.Cols]
+	}
+	x, labels := sub.ToTensor(true, 3)
+	for i := range x.Data {
+		x.Data[i] /= 255
+	}
+	for i := range labels {
+		labels[i] -= lo
+	}
+	return &digits{x: x, labels: labels}, nil
+}
+
+// head returns the first n samples.
+func (d *digits) head(n int) *digits {
+	if n <= 0 || n >= len(d.labels) {
+		return d
+	}
+	return &digits{x: d.x.Batch(0, n), labels: d.labels[:n]}
+}
+
+func (d *digits) source(batch int, shuffle bool, seed uint64) *memSource {
+	return &memSource{x: d.x, labels: d.labels, batch: batch, shuffle: shuffle, seed: seed}
+}
+
+// demoSpec is the network of the demo: VGG16 topology at p.Width on 32x32x3.
+func demoSpec(p demoPlan, classes []string) *train.Spec {
+	return &train.Spec{
+		Format: train.SpecFormat, Architecture: "vgg16", Depth: 16, Width: p.Width,
+		InputShape: [3]int{32, 32, 3}, Classes: classes,
+		Head:          train.HeadSpec{Pooling: "avg", Hidden: p.Head, Logits: true},
+		Preprocessing: train.Preprocessing{Mode: "rescale", Scale: 1.0 / 255, Grayscale: true},
+		Weights:       train.WeightsName,
+	}
+}
+
+func digitNames(lo, hi int) []string {
+	var s []string
+	for d := lo; d <= hi; d++ {
+		s = append(s, fmt.Sprint(d))
+	}
+	return s
+}
+
+// runDefault is the offline demonstration: pre-train, transfer, baseline.
+func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *hooks) error {
+	t0 := time.Now()
+	p := defaultPlan
+	if cfg.Quick {
+		p = quickPlan
+	}
+	out := cfg.Out
+	if out == "" {
+		out = "finetune-out"
+	}
+	mnistDir, err := dataset.GoMNISTDir()
+	if err != nil {
+		return fmt.Errorf("offline demo needs MNIST: %w", err)
+	}
+	fmt.Fprintln(stdout, "No -data given: running the offline transfer-learning demo on MNIST.")
+	fmt.Fprintf(stdout, "Network: VGG16 topology (13 conv layers, 5 max-pools) at width %g (channels %d-%d-%d-%d-%d instead of 64-128-256-512-512),\n",
+		p.Width, vgg.Scale(64, p.Width), vgg.Scale(128, p.Width), vgg.Scale(256, p.Width), vgg.Scale(512, p.Width), vgg.Scale(512, p.Width))
+	fmt.Fprintln(stdout, "         32x32x3 input: MNIST's 28x28 digits zero-padded to 32x32 and copied to 3 channels, pixels scaled to [0, 1].")
+	fmt.Fprintf(stdout, "MNIST files: %s\n", mnistDir)
+	seed := cfg.Seed
+
+	// Step 1: pre-training on digits 0-4 (cached).
+	base, err := pretrained(ctx, p, mnistDir, seed, stdout, stderr)
+	if err != nil {
+		return err
+	}
+
+	// Data of steps 2 and 3: 100 labelled images per digit 5-9; the test split.
+	few, err := loadDigits(mnistDir, "train", 5, 9, p.PerClass, 0)
+	if err != nil {
+		return err
+	}
+	test, err := loadDigits(mnistDir, "t10k", 5, 9, 0, p.TestImages)
+	if err != nil {
+		return err
+	}
+	val := test.head(p.ValImages)
+	classes := digitNames(5, 9)
+	epochs := p.HeadEpochs + p.FineEpochs
+
+	// Step 2: transfer.
+	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head, trained on digits 5-9 with only %d labelled images per class.\n", p.PerClass)
+	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(few.labels), len(classes))
+	fmt.Fprintf(stdout, "(val_* columns: the first %d images of the 5-9 test split; the final test uses all %d.)\n", len(val.labels), len(test.labels))
+	spec := demoSpec(p, classes)
+	spec.BaseWeights = base
+	tmodel, tdrops, err := train.Build(spec, seed+2)
+	if err != nil {
+		return err
+	}
+	if err := loadBase(tmodel, base, stderr); err != nil {
+		return fmt.Errorf("cached pre-trained base %s: %w (delete it to pre-train again)", base, err)
+	}
+	if err := vgg.FreezeBase(tmodel); err != nil {
+		return err
+	}
+	tmodel.Summary(stdout)
+	transferOut := filepath.Join(out, "transfer")
+	if err := os.MkdirAll(transferOut, 0o755); err != nil {
+		return fmt.Errorf("-out: %w", err)
+	}
+	spec.Layers = describeLayers(tmodel)
+	if err := train.WriteSpec(transferOut, spec); err != nil {
+		return err
+	}
+	r := &runner{Full: tmodel, Dropouts: tdrops, Seed: seed, RunKey: "demo", Out: transferOut, Epochs: epochs,
+		Stdout: stdout, Stderr: stderr, BestEpoch: -1, OnStep: h.onStep,
+		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(tmodel, path) }}
+	upto := train.FirstHeadLayer(tmodel) + 1
+	headNet, err := nn.NewModel("head", featureShape(tmodel, upto), tmodel.Layers()[upto:]...)
+	if err != nil {
+		return err
+	}
+	fewFeat, fewLabels, err := extractFeatures(ctx, tmodel, few.source(256, false, 0), upto, stderr, "training")
+	if err != nil {
+		return err
+	}
+	valFeat, valLabels, err := extractFeatures(ctx, tmodel, val.source(256, false, 0), upto, stderr, "validation")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Base features computed once: %v (the head trains on these).\n", fewFeat.Shape)
+	st1 := &stage{Index: 0, Name: "head", Net: headNet, From: 0, To: p.HeadEpochs, LR: p.HeadLR,
+		Train: &memSource{x: fewFeat, labels: fewLabels, batch: p.Batch, shuffle: true, seed: seed},
+		Val:   &memSource{x: valFeat, labels: valLabels, batch: 256}}
+	if err := r.runStage(ctx, st1, nil); err != nil {
+		return err
+	}
+	if p.FineEpochs > 0 {
+		if err := vgg.UnfreezeFrom(tmodel, p.FineFrom); err != nil {
+			return err
+		}
+		tr, nt := tmodel.CountParams()
+		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
+		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR,
+			Train: few.source(p.Batch, true, seed), Val: val.source(256, false, 0)}
+		if err := r.runStage(ctx, st2, nil); err != nil {
+			return err
+		}
+	}
+	if err := vgg.SaveKerasWeights(tmodel, filepath.Join(transferOut, train.WeightsName)); err != nil {
+		return err
+	}
+	_, transferAcc, cm, err := evaluate(ctx, tmodel, test.source(256, false, 0), len(classes))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Transfer model: test accuracy %.4f on %d images of digits 5-9\n", transferAcc, len(test.labels))
+	cm.write(stdout, classes)
+
+	// Step 3: the baseline from scratch.
+	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (VGG16 base + head) from scratch on the same %d images, %d epochs, every layer trainable.\n", len(few.labels), epochs)
+	sspec := demoSpec(p, classes)
+	smodel, sdrops, err := train.Build(sspec, seed+3)
+	if err != nil {
+		return err
+	}
+	train.HeInitBase(smodel, seed+3)
+	scratchOut := filepath.Join(out, "scratch")
+	if err := os.MkdirAll(scratchOut, 0o755); err != nil {
+		return fmt.Errorf("-out: %w", err)
+	}
+	sspec.Layers = describeLayers(smodel)
+	if err := train.WriteSpec(scratchOut, sspec); err != nil {
+		return err
+	}
+	tr, nt := smodel.CountParams()
+	fmt.Fprintf(stdout, "Trainable params: %d, non-trainable params: %d\n", tr, nt)
+	rs := &runner{Full: smodel, Dropouts: sdrops, Seed: seed, RunKey: "demo-scratch", Out: scratchOut, Epochs: epochs,
+		Stdout: stdout, Stderr: stderr, BestEpoch: -1,
+		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(smodel, path) }}
+	st := &stage{Index: 0, Name: "scratch", Net: smodel, From: 0, To: epochs, LR: p.ScratchLR,
+		Train: few.source(p.Batch, true, seed), Val: val.source(256, false, 0)}
+	if err := rs.runStage(ctx, st, nil); err != nil {
+		return err
+	}
+	if err := vgg.SaveKerasWeights(smodel, filepath.Join(scratchOut, train.WeightsName)); err != nil {
+		return err
+	}
+	_, scratchAcc, _, err := evaluate(ctx, smodel, test.source(256, false, 0), len(classes))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nTest accuracy on digits 5-9 (%d test images), %d labelled training images, %d epochs each:\n", len(test.labels), len(few.labels), epochs)
+	fmt.Fprintf(stdout, "  transfer (base pre-trained on digits 0-4): %.4f\n", transferAcc)
+	fmt.Fprintf(stdout, "  from scratch:                              %.4f\n", scratchAcc)
+	fmt.Fprintf(stdout, "  gap:                                       %+.2f percentage points\n", 100*(transferAcc-scratchAcc))
+	fmt.Fprintf(stdout, "Outputs in %s (transfer/ and scratch/: model.h5, model.json, history.csv, history.png, best_model.h5); total time %s\n",
+		out, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(stdout, "result: transfer_accuracy=%.4f scratch_accuracy=%.4f\n", transferAcc, scratchAcc)
+	return nil
+}
+
+// pretrained returns the path of the VGG16 pre-trained on digits 0-4,
+// training it (and caching it in os.UserCacheDir()/gotransfer) when absent.
+func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, stdout, stderr io.Writer) (string, error) {
+	key, _ := json.Marshal(struct {
+		P    demoPlan
+		Seed uint64
+		V    int
+	}{p, seed, 1})
+	sum := sha256.Sum256(key)
+	cacheRoot, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache folder for the pre-trained base: %w", err)
+	}
+	dir := filepath.Join(cacheRoot, "gotransfer")
+	path := filepath.Join(dir, fmt.Sprintf("mnist04_vgg16_w%g_%s.h5", p.Width, hex.EncodeToString(sum[:6])))
+	if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(stdout, "\nStep 1/3: pre-training skipped: using the base cached in %s (delete it to pre-train again).\n", path)
+		return path, nil
+	}
+	fmt.Fprintf(stdout, "\nStep 1/3: pre-training the network on MNIST digits 0-4 (%d images, %d epoch(s), Adam lr %g, He-normal init).\n", p.PretrainImages, p.PretrainEpochs, p.PretrainLR)
+	pre, err := loadDigits(mnistDir, "train", 0, 4, 0, p.PretrainImages)
+	if err != nil {
+		return "", err
+	}
+	preTest, err := loadDigits(mnistDir, "t10k", 0, 4, 0, p.ValImages)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stdout, "Found %d images belonging to 5 classes.\n", len(pre.labels))
+	spec := demoSpec(p, digitNames(0, 4))
+	m, drops, err := train.Build(spec, seed+1)
+	if err != nil {
+		return "", err
+	}
+	train.HeInitBase(m, seed+1)
+	m.Summary(stdout)
+	r := &runner{Full: m, Dropouts: drops, Seed: seed, Epochs: p.PretrainEpochs, Stdout: stdout, Stderr: stderr, BestEpoch: -1}
+	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR,
+		Train: pre.source(p.PretrainBatch, true, seed+1), Val: preTest.source(256, false, 0)}
+	if err := r.runStage(ctx, st, nil); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("caching the pre-trained base: %w", err)
+	}
+	// Cache the base only (block1_conv1 … block5_pool), like Keras's notop files.
+	baseOnly, err := nn.NewModel("vgg16_mnist04_base", m.InputShape(), m.Layers()[:train.FirstHeadLayer(m)]...)
+	if err != nil {
+		return "", err
+	}
+	if err := vgg.SaveKerasWeights(baseOnly, path); err != nil {
+		return "", fmt.Errorf("caching the pre-trained base: %w", err)
+	}
+	fmt.Fprintf(stdout, "Pre-trained network cached in %s\n", path)
+	return path, nil
+}
