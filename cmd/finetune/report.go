@@ -11,7 +11,7 @@ import (
 
 // progressBar draws Keras's per-step line,
 //
-//	 12/50 [=======>......................] - ETA: 31s - loss: 0.4123 - accuracy: 0.8125
+//	12/50 [=======>......................] - ETA: 31s - loss: 0.4123 - accuracy: 0.8125
 //
 // rewriting it in place with '\r'. It draws only when w is a terminal (as
 // Keras does with verbose=1 on a tty); otherwise every call is a no-op so logs

@@ -28,10 +28,10 @@ type Preprocessing struct {
 // then Dense(units, relu) layers each followed by Dropout(rate) when rate > 0,
 // then Dense(len(classes)) producing logits (softmax is applied at prediction).
 type HeadSpec struct {
-	Pooling string  `json:"pooling"`         // "avg" (GlobalAveragePooling2D), "max" or "flatten"
-	Hidden  []int   `json:"hidden"`          // units of each hidden Dense(relu) layer
-	Dropout float64 `json:"dropout"`         // rate after each hidden layer (0 = none)
-	Logits  bool    `json:"logits"`          // the last Dense has no activation; softmax at predict time
+	Pooling string  `json:"pooling"`          // "avg" (GlobalAveragePooling2D), "max" or "flatten"
+	Hidden  []int   `json:"hidden"`           // units of each hidden Dense(relu) layer
+	Dropout float64 `json:"dropout"`          // rate after each hidden layer (0 = none)
+	Logits  bool    `json:"logits"`           // the last Dense has no activation; softmax at predict time
 	Layers  []Layer `json:"layers,omitempty"` // the layers' names and types, for readers
 }
 
@@ -56,7 +56,7 @@ type Spec struct {
 	Classes       []string      `json:"classes"`      // class names in index order
 	Head          HeadSpec      `json:"head"`
 	Preprocessing Preprocessing `json:"preprocessing"`
-	Weights       string        `json:"weights_file"`          // "model.h5"
+	Weights       string        `json:"weights_file"`           // "model.h5"
 	BaseWeights   string        `json:"base_weights,omitempty"` // where the base came from
 	Layers        []Layer       `json:"layers,omitempty"`
 }
