@@ -423,6 +423,13 @@ func (d *Dataset) readChunked(total uint64) ([]byte, error) {
 				return f.errorf(ErrCorrupt, d.path, "chunk at offset %v lies outside the dataset %v", rec.offset, d.ds.dims)
 			}
 		}
+		if d.layout.flags&1 != 0 { // layout 4 "don't filter partial edge chunks"
+			for k, o := range rec.offset[:len(d.ds.dims)] {
+				if o+d.layout.chunk[k] > d.ds.dims[k] {
+					rec.mask = ^uint32(0)
+				}
+			}
+		}
 		stored, err := f.readAt(rec.addr, rec.size, d.path, "chunk")
 		if err != nil {
 			return err
@@ -562,4 +569,17 @@ func copyChunk(out []byte, dims, chunk, off []uint64, src []byte, esize int) {
 			return
 		}
 	}
+}
+
+// Strings reads a fixed- or variable-length string dataset.
+func (d *Dataset) Strings() ([]string, error) {
+	if d.dt.class != classString && !d.dt.vlenStr {
+		return nil, d.f.errorf(ErrUnsupported, d.path, "dataset of type %s read as strings", d.dt)
+	}
+	raw, err := d.readRaw()
+	if err != nil {
+		return nil, err
+	}
+	a := &Attribute{f: d.f, path: d.path, dt: d.dt, ds: d.ds, n: int(d.n), raw: raw}
+	return a.Strings()
 }

@@ -135,8 +135,9 @@ func (f *File) parseDatatypeDepth(b []byte, path string, depth int) (dtype, erro
 // dataspace is a decoded dataspace message.
 type dataspace struct {
 	dims   []uint64
-	scalar bool // rank 0 with one element
-	null   bool // no elements at all
+	max    []uint64 // maximum dims (undefAddr = unlimited); equal to dims when absent
+	scalar bool     // rank 0 with one element
+	null   bool     // no elements at all
 }
 
 // parseDataspace decodes a dataspace message (versions 1 and 2).
@@ -166,7 +167,16 @@ func (f *File) parseDataspace(b []byte, path string) (dataspace, error) {
 	for i := range ds.dims {
 		ds.dims[i] = c.length()
 	}
-	_ = flags // maximum dimensions follow when flags&1; we do not need them
+	ds.max = ds.dims
+	if flags&1 != 0 {
+		ds.max = make([]uint64, rank)
+		for i := range ds.max {
+			ds.max[i] = c.length()
+			if c.l < 8 && ds.max[i] == uint64(1)<<(8*c.l)-1 {
+				ds.max[i] = undefAddr
+			}
+		}
+	}
 	if c.err != nil {
 		return ds, f.errorf(ErrCorrupt, path, "dataspace message: %v", c.err)
 	}
