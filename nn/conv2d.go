@@ -67,6 +67,9 @@ func NewConv2D(name string, kh, kw, cin, cout int, opt ConvOptions) *Conv2D {
 // Type returns "Conv2D".
 func (c *Conv2D) Type() string { return "Conv2D" }
 
+// KernelSize returns (kh, kw, cin, cout).
+func (c *Conv2D) KernelSize() (kh, kw, cin, cout int) { return c.kh, c.kw, c.cin, c.cout }
+
 // Options returns the layer's configuration.
 func (c *Conv2D) Options() ConvOptions { return c.opt }
 

@@ -193,7 +193,7 @@ func TestConv2DGradients(t *testing.T) {
 		{3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, "valid", [4]int{}, false, true},  // pointwise fast path
 		{2, 6, 6, 3, 4, 1, 1, 2, 2, 1, 1, "valid", [4]int{}, false, false}, // strided 1x1 uses patches
 		{1, 5, 5, 2, 3, 4, 4, 3, 3, 1, 1, "explicit", [4]int{2, 2, 2, 2}, false, false},
-		{2, 5, 4, 2, 3, 2, 2, 1, 1, 1, 1, "explicit", [4]int{2, 0, 1, 2}, false, true}, // stride 1, pad > span−1: col2im path
+		{2, 5, 4, 2, 3, 2, 2, 1, 1, 1, 1, "explicit", [4]int{2, 0, 1, 2}, false, true},  // stride 1, pad > span−1: col2im path
 		{1, 6, 7, 3, 2, 3, 3, 1, 1, 1, 1, "explicit", [4]int{0, 2, 1, 0}, false, false}, // stride 1 asymmetric: transposed GEMM
 	}
 	for ci, c := range cases {

@@ -64,6 +64,12 @@ func (p *Pool2D) Type() string {
 	return "AveragePooling2D"
 }
 
+// Options returns the window configuration.
+func (p *Pool2D) Options() PoolOptions { return p.opt }
+
+// IsMax reports whether this is max pooling.
+func (p *Pool2D) IsMax() bool { return p.max }
+
 // Params returns nil: pooling has no weights.
 func (p *Pool2D) Params() []*Param { return nil }
 
@@ -157,10 +163,12 @@ func (p *Pool2D) forward(x, y *tensor.Tensor, arg []int32, gh, gw axisGeom) {
 	if H*W*C*N >= math.MaxInt32 && arg != nil {
 		panic(fmt.Sprintf("nn: layer %q: input %v too large for int32 argmax", p.name, x.Shape))
 	}
-	acc := make([]float32, C)
-	best := make([]int32, C)
-	for n := 0; n < N; n++ {
-		for oh := 0; oh < gh.out; oh++ {
+	// Output rows (n, oh) are independent: split them over the cores.
+	parallelFor(N*gh.out, func(lo, hi int) {
+		acc := make([]float32, C)
+		best := make([]int32, C)
+		for row := lo; row < hi; row++ {
+			n, oh := row/gh.out, row%gh.out
 			i0, i1, ph := gh.window(oh)
 			ihs := oh*gh.stride - gh.padBegin
 			for ow := 0; ow < gw.out; ow++ {
@@ -219,7 +227,7 @@ func (p *Pool2D) forward(x, y *tensor.Tensor, arg []int32, gh, gw axisGeom) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // Backward routes dy (N, OH, OW, C) to dx (N, H, W, C):
