@@ -195,6 +195,10 @@ func TestConv2DGradients(t *testing.T) {
 		{1, 5, 5, 2, 3, 4, 4, 3, 3, 1, 1, "explicit", [4]int{2, 2, 2, 2}, false, false},
 		{2, 5, 4, 2, 3, 2, 2, 1, 1, 1, 1, "explicit", [4]int{2, 0, 1, 2}, false, true},  // stride 1, pad > span−1: col2im path
 		{1, 6, 7, 3, 2, 3, 3, 1, 1, 1, 1, "explicit", [4]int{0, 2, 1, 0}, false, false}, // stride 1 asymmetric: transposed GEMM
+		// K = 9·cin larger than the GEMM's k-block, so rows are requested in pieces (p0 > 0, mid-channel).
+		{1, 6, 6, 64, 8, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true},
+		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false},
+		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false},
 	}
 	for ci, c := range cases {
 		name := fmt.Sprintf("case%d_%s", ci, c.padding)

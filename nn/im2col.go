@@ -33,17 +33,28 @@ func (g *patches) rows(dst []float32, r, p0, kc int) {
 	ih0, iw0 := oh*g.sh-g.pt, ow*g.sw-g.pl
 	img := g.src[n*g.H*g.W*C:]
 	tap, ch := p0/C, p0%C
-	for done := 0; done < kc; tap, ch = tap+1, 0 {
-		seg := min(C-ch, kc-done)
-		ih, iw := ih0+(tap/g.kw)*g.dh, iw0+(tap%g.kw)*g.dw
-		out := dst[done : done+seg]
+	for done := 0; done < kc; {
+		j := tap % g.kw
+		ih, iw := ih0+(tap/g.kw)*g.dh, iw0+j*g.dw
 		if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-			clear(out)
-		} else {
-			off := (ih*g.W+iw)*C + ch
-			copy(out, img[off:off+seg])
+			seg := min(C-ch, kc-done)
+			clear(dst[done : done+seg])
+			done += seg
+			tap, ch = tap+1, 0
+			continue
 		}
+		// Undilated taps of one kernel row that stay inside the image are
+		// adjacent in NHWC memory: copy them as one run.
+		run := 1
+		if g.dw == 1 {
+			run = min(g.kw-j, g.W-iw)
+		}
+		seg := min(run*C-ch, kc-done)
+		off := (ih*g.W+iw)*C + ch
+		copy(dst[done:done+seg], img[off:off+seg])
 		done += seg
+		adv := ch + seg
+		tap, ch = tap+adv/C, adv%C
 	}
 }
 
