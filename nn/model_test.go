@@ -143,3 +143,28 @@ func TestSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestFrozenLayerAboveTrainable: a frozen conv above a trainable one passes
+// gradients down (dx) but computes no weight gradient and keeps only its
+// ReLU output, not its input.
+func TestFrozenLayerAboveTrainable(t *testing.T) {
+	m, spies := smallModel(t)
+	if err := m.Freeze("conv2"); err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(tensor.NewRNG(2), 2, 12, 12, 3)
+	y := m.Forward(x, true)
+	conv2 := spies[2].Layer.(*Conv2D)
+	if conv2.x != nil || conv2.RetainedBytes() != int64(4*2*6*6*8) {
+		t.Fatalf("frozen conv2 retains %d bytes (input kept: %v), want only its output", conv2.RetainedBytes(), conv2.x != nil)
+	}
+	_, dl := (&SoftmaxCrossEntropy{}).Loss(y, []int{0, 2})
+	m.Backward(dl)
+	if conv2.Kernel.Grad != nil {
+		t.Fatal("frozen conv2 computed a kernel gradient")
+	}
+	conv1 := spies[0].Layer.(*Conv2D)
+	if conv1.Kernel.Grad == nil || tensor.MaxAbs(conv1.Kernel.Grad.Data) == 0 {
+		t.Fatal("trainable conv1 below frozen conv2 got no gradient")
+	}
+}

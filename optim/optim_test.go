@@ -178,3 +178,23 @@ func TestClipGradNorm(t *testing.T) {
 		t.Fatalf("norm below max must not change grads: %g %v", n, b.Grad.Data)
 	}
 }
+
+// FuzzLoadState: arbitrary bytes give an error or a usable state, never a panic.
+func FuzzLoadState(f *testing.F) {
+	q, p := newProblem(4, 5)
+	a := NewAdam(KerasAdam())
+	setGrad(q, p)
+	a.Step([]*nn.Param{p})
+	blob, _ := a.State()
+	f.Add(blob)
+	f.Add([]byte("GTOPTIM1\x02\x00\x00\x00{}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o := NewAdam(KerasAdam())
+		if err := o.LoadState(b); err != nil {
+			return
+		}
+		if _, err := o.State(); err != nil {
+			t.Fatalf("loaded state does not re-encode: %v", err)
+		}
+	})
+}
