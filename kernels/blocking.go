@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // The blocked SGEMM driver (GotoBLAS/BLIS loop nest) for one worker's block
 // of C, rows [m0,m1) × columns [n0,n1):
 //
@@ -56,10 +58,17 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 			if last && j.relu {
 				flags |= flagReLU
 			}
+			calls := (ncur + nr - 1) / nr
+			allCalls := calls * ((m1 - m0 + mr - 1) / mr)
+			nextB := j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
 			for ir := m0; ir < m1; ir += mr {
 				mcur := min(mr, m1-ir)
 				j.packA(ar.a, ir, mcur, pc, kcur, mr)
+				next := j.nextPanelLines(ir+mr, min(mr, m1-ir-mr), pc, kcur)
 				for jr := 0; jr < ncur; jr += nr {
+					// plans live in the arena: on the stack they would escape through lv.kernel
+					ar.pf[0] = next.share(jr/nr, calls)
+					ar.pf[1] = nextB.share((ir-m0)/mr*calls+jr/nr, allCalls)
 					ncr := min(nr, ncur-jr)
 					bp := &ar.b[jr*kcur]
 					var bias *float32
@@ -67,11 +76,11 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 						bias = &j.bias[jc+jr]
 					}
 					if mcur == mr && ncr == nr {
-						lv.kernel(kcur, &ar.a[0], kcur, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags)
+						lv.kernel(kcur, &ar.a[0], kcur, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
 						continue
 					}
 					// Edge tile: full kernel into the scratch tile, then merge.
-					lv.kernel(kcur, &ar.a[0], kcur, bp, &ar.tile[0], nr, 0, nil, 0)
+					lv.kernel(kcur, &ar.a[0], kcur, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
 					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
 				}
 			}
@@ -102,4 +111,77 @@ func (j *gemmJob) mergeTile(t []float32, nr, i0, mr, j0, nc int, beta float32, f
 			crow[jj] = v
 		}
 	}
+}
+
+// panelLines describes the source lines of an A micro-panel as rows of
+// cache lines (see prefetchPlan); total 0 means nothing to prefetch.
+type panelLines struct {
+	start       uintptr // 64-byte aligned address of the first line
+	lines, rows int     // lines per row, rows
+	stride      int     // bytes between rows
+}
+
+// nextPanelLines returns the source lines of the A micro-panel with rows
+// [i0, i0+rows) and columns [p0, p0+kc): rows of A when not transposed,
+// kc rows of a few lines when transposed, nothing for a RowSource.
+func (j *gemmJob) nextPanelLines(i0, rows, p0, kc int) panelLines {
+	if rows <= 0 || j.rows != nil {
+		return panelLines{}
+	}
+	var first *float32
+	var width int // floats per source row
+	if j.transA {
+		first, width, rows = &j.a[p0*j.lda+i0], rows, kc
+	} else {
+		first, width = &j.a[i0*j.lda+p0], kc
+	}
+	addr := uintptr(unsafe.Pointer(first))
+	start := addr &^ 63
+	lines := int((addr + uintptr(width)*4 - start + 63) / 64)
+	return panelLines{start: start, lines: lines, rows: rows, stride: j.lda * 4}
+}
+
+// share returns call q's part (of calls) of the lines as a prefetch plan.
+func (pl panelLines) share(q, calls int) prefetchPlan {
+	total := pl.lines * pl.rows
+	per := (total + calls - 1) / calls
+	t0 := q * per
+	if total == 0 || t0 >= total {
+		return prefetchPlan{}
+	}
+	row, col := t0/pl.lines, t0%pl.lines
+	return prefetchPlan{
+		ptr:   pl.start + uintptr(row*pl.stride+col*64),
+		first: pl.lines - col,
+		lines: pl.lines,
+		jump:  pl.stride - pl.lines*64,
+		total: min(per, total-t0),
+	}
+}
+
+// nextBPanelLines returns the source lines of the B panel packed after the
+// one at (jc, pc): the next k slice of the same columns, or the first k slice
+// of the next column block (nothing after the last).
+func (j *gemmJob) nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1 int) panelLines {
+	if pc+kcur >= j.k {
+		pc, jc = 0, jc+nc
+		if jc >= n1 {
+			return panelLines{}
+		}
+		ncur = min(nc, n1-jc)
+	} else {
+		pc += kcur
+	}
+	kcur = min(kc, j.k-pc)
+	var first *float32
+	var width, rows int
+	if j.transB {
+		first, width, rows = &j.b[jc*j.ldb+pc], kcur, ncur
+	} else {
+		first, width, rows = &j.b[pc*j.ldb+jc], ncur, kcur
+	}
+	addr := uintptr(unsafe.Pointer(first))
+	start := addr &^ 63
+	lines := int((addr + uintptr(width)*4 - start + 63) / 64)
+	return panelLines{start: start, lines: lines, rows: rows, stride: j.ldb * 4}
 }

@@ -17,7 +17,7 @@ var genericVec = vecKernels{
 
 // sgemmKernel4x4Go is the pure-Go micro-kernel (see microKernel): 16 scalar
 // accumulators, A rows broadcast, one 4-float row of packed B per step.
-func sgemmKernel4x4Go(k int, ap *float32, lda int, bp *float32, cp *float32, ldc int, beta float32, biasp *float32, flags int) {
+func sgemmKernel4x4Go(k int, ap *float32, lda int, bp *float32, cp *float32, ldc int, beta float32, biasp *float32, flags int, _ *[3]prefetchPlan) {
 	if k <= 0 {
 		k = 0
 	}

@@ -32,7 +32,22 @@ import (
 //
 // c points at C[0][0] with row stride ldc elements; bias is nil or NR floats.
 // With flagBeta unset C is only written, never read (NaN in C is harmless).
-type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int)
+// While it computes, the kernel prefetches (into L2) the lines that pf[0]
+// then pf[1] describe (pf[2] is always empty): parts of the sources of the
+// next A micro-panel and the next B panel, so that packing them does not wait
+// on memory.
+type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+
+// prefetchPlan is a run of cache lines laid out as rows: start at ptr, take
+// first lines, then jump bytes further, then lines per row, until total
+// lines are done (total 0: nothing). The layout is read by the assembly.
+type prefetchPlan struct {
+	ptr   uintptr // first line
+	first int     // lines left in the first row
+	lines int     // lines per row
+	jump  int     // bytes from the end of one row's lines to the next row's first line
+	total int     // lines to prefetch
+}
 
 const (
 	flagBeta = 1 // add beta·C to the tile

@@ -8,16 +8,16 @@ import "github.com/klauspost/cpuid/v2"
 // packed layouts are described in pack.go; k counts packed columns of A.
 
 //go:noescape
-func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int)
+func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
 //go:noescape
-func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int)
+func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
 // avx512Level: 14×32 zmm tile (28 accumulators). A micro-panel 14·kc floats
 // (≤ 22 KiB at kc = 384) stays in the 48 KiB L1d; the B panel kc·nc (≤ 1 MiB)
 // in the 2 MiB L2.
 var avx512Level = &kernelLevel{
-	name: "avx512", mr: 14, nr: 32, kcMax: 384, bPanel: 256 << 10,
+	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
 	kernel: sgemmKernel14x32AVX512, vec: avx2Vec,
 }
 
@@ -64,3 +64,12 @@ func sumAVX2(x []float32) float32
 
 //go:noescape
 func dotAVX2(x, y []float32) float32
+
+// Peak-FMA loops for benchmarks (peak_amd64.s): n iterations of 24 zmm (or
+// 12 ymm) independent FMAs, 768 (or 192) FLOPs per iteration.
+
+//go:noescape
+func fmaPeakZmm(n int)
+
+//go:noescape
+func fmaPeakYmm(n int)

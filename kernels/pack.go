@@ -85,6 +85,7 @@ func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
 // MR×NR tile for edges).
 type arena struct {
 	a, b, tile []float32
+	pf         [3]prefetchPlan // the current kernel call's prefetch plans
 }
 
 // ensure grows the buffers for a level and block sizes (rarely: sizes are
