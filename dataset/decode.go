@@ -141,8 +141,9 @@ func decodeConfig(b []byte) (cfg image.Config, err error) {
 	return cfg, nil
 }
 
-// maxPixels rejects absurd headers before allocating (a 1-GPixel image).
-const maxPixels = 1 << 30
+// maxPixels rejects absurd headers before allocating: 128 Mpx (a
+// 512 MiB RGBA buffer) is far beyond any training photo.
+const maxPixels = 1 << 27
 
 // decodeImage decodes a whole file held in b.
 func decodeImage(b []byte) (img image.Image, err error) {
@@ -161,8 +162,13 @@ func decodeImage(b []byte) (img image.Image, err error) {
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("image too large: %dx%d", cfg.Width, cfg.Height)
 	}
-	rd := bytes.NewReader(b)
 	f := sniff(b)
+	if f == formatBMP && int64(len(b)) < int64(cfg.Width)*int64(cfg.Height) {
+		// BMP is uncompressed here (8, 24 or 32 bits per pixel): refuse to
+		// allocate for pixels the file cannot hold.
+		return nil, fmt.Errorf("truncated BMP: %d bytes for %dx%d pixels", len(b), cfg.Width, cfg.Height)
+	}
+	rd := bytes.NewReader(b)
 	switch f {
 	case formatJPEG:
 		img, err = jpeg.Decode(rd)

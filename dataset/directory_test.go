@@ -370,3 +370,42 @@ func TestCancel(t *testing.T) {
 	it.Close()
 	it.Close()
 }
+
+// TestProgress: the scan reports every file; an uncached epoch reports all
+// images and every file byte; a cached epoch reads no bytes.
+func TestProgress(t *testing.T) {
+	dir, _ := makeTree(t)
+	var events []ProgressEvent
+	d, err := FromDirectory(dir, Options{TargetSize: [2]int{4, 4}, BatchSize: 4, Cache: true, Log: discard{},
+		Progress: func(e ProgressEvent) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Phase != "scan" || events[0].Done != 27 || events[0].Total != 27 || events[0].Bytes <= 0 {
+		t.Fatalf("scan events %+v (want 27 listed files: 3×7 good + 6 bad)", events)
+	}
+	var total int64
+	for _, f := range d.Files() {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += fi.Size()
+	}
+	for epoch, wantBytes := range []int64{total, 0} {
+		events = nil
+		collect(t, d, epoch)
+		if len(events) != d.Steps() {
+			t.Fatalf("epoch %d: %d events for %d steps", epoch, len(events), d.Steps())
+		}
+		last := events[len(events)-1]
+		if last.Phase != "epoch" || last.Epoch != epoch || last.Done != 21 || last.Total != 23 || last.Bytes != wantBytes {
+			t.Fatalf("epoch %d: last event %+v, want Done 21 of 23, Bytes %d", epoch, last, wantBytes)
+		}
+		for i := 1; i < len(events); i++ {
+			if events[i].Done < events[i-1].Done {
+				t.Fatal("Done went backwards")
+			}
+		}
+	}
+}

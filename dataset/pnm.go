@@ -108,6 +108,16 @@ func decodePNM(b []byte) (image.Image, error) {
 		channels = 3
 	}
 	n := h.width * h.height * channels
+	// Every sample takes at least one bit (P4), byte (P5, P6) or character
+	// (P1–P3): check before allocating.
+	if need := int64(n) / 8; h.magic != '4' {
+		need = int64(n)
+		if int64(len(b)-off) < need {
+			return nil, fmt.Errorf("truncated PNM data: %d bytes for %d samples", len(b)-off, n)
+		}
+	} else if int64(len(b)-off) < need {
+		return nil, errors.New("truncated PBM data")
+	}
 	samples := make([]int, n)
 	switch h.magic {
 	case '4': // packed bits, rows padded to a byte, 1 = black
