@@ -265,7 +265,9 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 		kernels.Sgemm(false, true, M, K, cout, 1, dz, cout, w, cout, 0, dx.Data, K)
 		return dx
 	}
-	if transposedOK(gh) && transposedOK(gw) {
+	// The transposed GEMM has n = cin columns; below ~16 the micro-kernel's
+	// 32-wide tiles would be mostly idle, so thin inputs (RGB) use col2im.
+	if transposedOK(gh) && transposedOK(gw) && cin >= 16 {
 		// Flipped, transposed kernel wt[(i'·kw + j')·cout + m, c] = w[((kh−1−i')·kw + kw−1−j')·cin + c, m].
 		c.wt = ensure(c.wt, c.kh*c.kw*cout*cin)
 		for i := 0; i < c.kh; i++ {

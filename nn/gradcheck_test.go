@@ -199,6 +199,7 @@ func TestConv2DGradients(t *testing.T) {
 		{1, 6, 6, 64, 8, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true},
 		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false},
 		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false},
+		{1, 7, 8, 16, 4, 3, 2, 1, 1, 2, 1, "explicit", [4]int{1, 0, 2, 1}, false, true}, // transposed GEMM, dilated, asymmetric
 	}
 	for ci, c := range cases {
 		name := fmt.Sprintf("case%d_%s", ci, c.padding)
