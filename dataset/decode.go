@@ -206,8 +206,13 @@ type pixels struct {
 	pix     []uint8
 }
 
-// toRGB converts img to 8-bit RGB the way PIL's Image.convert("RGB") does for
-// the mode PIL would open the file in:
+// rgbFetch returns the 8-bit RGB colour of pixel (x, y), counted from the
+// image's top-left corner.
+type rgbFetch func(x, y int) (r, g, b uint8)
+
+// rgbFetcher returns the pixel reader that converts img's colour model to
+// 8-bit RGB the way PIL's Image.convert("RGB") does for the mode PIL would
+// open the file in:
 //   - alpha is dropped, not composited (RGBA→RGB keeps the straight colour);
 //   - grayscale is replicated; 16-bit grayscale (PIL mode "I") is clipped
 //     to 0..255, not shifted, as Pillow 9.4 does;
@@ -215,97 +220,121 @@ type pixels struct {
 //   - CMYK uses PIL's cmyk2rgb: R = 255−k − (255−k)·c/255 (rounded as PIL);
 //   - paletted images use the palette colours (Go's GIF decoder zeroes the
 //     transparent entry, so a transparent GIF index reads as black).
-func toRGB(img image.Image) pixels {
+func rgbFetcher(img image.Image) rgbFetch {
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
-	p := out.pix
+	x0, y0 := b.Min.X, b.Min.Y
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = r, g, bb
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			yi := m.YOffset(x0+x, y0+y)
+			ci := m.COffset(x0+x, y0+y)
+			return color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
 		}
+	case *image.NYCbCrA:
+		return rgbFetcher(&m.YCbCr)
 	case *image.Gray:
-		for y := 0; y < h; y++ {
-			row := m.Pix[(y)*m.Stride : y*m.Stride+w]
-			for x, v := range row {
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = v, v, v
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			v := m.Pix[y*m.Stride+x]
+			return v, v, v
 		}
 	case *image.Gray16:
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				i := y*m.Stride + 2*x
-				v := uint16(m.Pix[i])<<8 | uint16(m.Pix[i+1])
-				c := uint8(min(v, 255))
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = c, c, c
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := y*m.Stride + 2*x
+			v := uint8(min(uint16(m.Pix[i])<<8|uint16(m.Pix[i+1]), 255))
+			return v, v, v
 		}
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
-			for x := 0; x < w; x++ {
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = row[4*x], row[4*x+1], row[4*x+2]
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := y*m.Stride + 4*x
+			return m.Pix[i], m.Pix[i+1], m.Pix[i+2]
 		}
 	case *image.NRGBA64:
-		for y := 0; y < h; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+8*w]
-			for x := 0; x < w; x++ {
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = row[8*x], row[8*x+2], row[8*x+4]
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := y*m.Stride + 8*x
+			return m.Pix[i], m.Pix[i+2], m.Pix[i+4]
 		}
 	case *image.CMYK:
-		for y := 0; y < h; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
-			for x := 0; x < w; x++ {
-				c, mm, yy, k := row[4*x], row[4*x+1], row[4*x+2], row[4*x+3]
-				nk := 255 - int(k)
-				o := (y*w + x) * 3
-				p[o] = clip8(nk - mulDiv255(int(c), nk))
-				p[o+1] = clip8(nk - mulDiv255(int(mm), nk))
-				p[o+2] = clip8(nk - mulDiv255(int(yy), nk))
-			}
+		return func(x, y int) (uint8, uint8, uint8) {
+			i := y*m.Stride + 4*x
+			nk := 255 - int(m.Pix[i+3])
+			return clip8(nk - mulDiv255(int(m.Pix[i]), nk)),
+				clip8(nk - mulDiv255(int(m.Pix[i+1]), nk)),
+				clip8(nk - mulDiv255(int(m.Pix[i+2]), nk))
 		}
 	case *image.Paletted:
-		pal := make([][3]uint8, 256)
+		var pal [256][3]uint8
 		for i, c := range m.Palette {
 			n := color.NRGBAModel.Convert(c).(color.NRGBA)
 			pal[i] = [3]uint8{n.R, n.G, n.B}
 		}
+		return func(x, y int) (uint8, uint8, uint8) {
+			c := pal[m.Pix[y*m.Stride+x]]
+			return c[0], c[1], c[2]
+		}
+	}
+	// RGBA (premultiplied), RGBA64, ...: un-premultiply to the straight
+	// colour PIL would store, then drop alpha.
+	return func(x, y int) (uint8, uint8, uint8) {
+		n := color.NRGBA64Model.Convert(img.At(x0+x, y0+y)).(color.NRGBA64)
+		return uint8(n.R >> 8), uint8(n.G >> 8), uint8(n.B >> 8)
+	}
+}
+
+// toRGB converts the whole image to 8-bit RGB (see rgbFetcher).
+func toRGB(img image.Image) pixels {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
+	if m, ok := img.(*image.YCbCr); ok && m.SubsampleRatio == image.YCbCrSubsampleRatio444 {
+		// Fast path for the commonest photo layout: no per-pixel offsets.
 		for y := 0; y < h; y++ {
-			row := m.Pix[y*m.Stride : y*m.Stride+w]
-			for x, idx := range row {
-				o := (y*w + x) * 3
-				c := pal[idx]
-				p[o], p[o+1], p[o+2] = c[0], c[1], c[2]
+			yi := m.YOffset(b.Min.X, b.Min.Y+y)
+			row := out.pix[y*w*3 : (y+1)*w*3]
+			for x := 0; x < w; x++ {
+				row[3*x], row[3*x+1], row[3*x+2] = color.YCbCrToRGB(m.Y[yi+x], m.Cb[yi+x], m.Cr[yi+x])
 			}
 		}
-	default:
-		// RGBA (premultiplied), RGBA64, NYCbCrA, ...: un-premultiply to the
-		// straight colour PIL would store, then drop alpha.
-		if ya, ok := img.(*image.NYCbCrA); ok {
-			return toRGB(&ya.YCbCr)
+		return out
+	}
+	f := rgbFetcher(img)
+	for y := 0; y < h; y++ {
+		row := out.pix[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			row[3*x], row[3*x+1], row[3*x+2] = f(x, y)
 		}
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				n := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
-				o := (y*w + x) * 3
-				p[o], p[o+1], p[o+2] = uint8(n.R>>8), uint8(n.G>>8), uint8(n.B>>8)
+	}
+	return out
+}
+
+// sampleNearest is toRGB/toGray followed by resizeNearest, converting only
+// the pixels the nearest-neighbour resize keeps (same index tables, so the
+// result is identical).
+func sampleNearest(img image.Image, outW, outH, channels int) pixels {
+	b := img.Bounds()
+	xs, ys := nearestIndex(b.Dx(), outW), nearestIndex(b.Dy(), outH)
+	out := pixels{w: outW, h: outH, c: channels, pix: make([]uint8, outW*outH*channels)}
+	g, isGray := img.(*image.Gray)
+	f := rgbFetcher(img)
+	for oy, y := range ys {
+		row := out.pix[oy*outW*channels : (oy+1)*outW*channels]
+		for ox, x := range xs {
+			switch {
+			case channels == 3:
+				row[3*ox], row[3*ox+1], row[3*ox+2] = f(x, y)
+			case isGray:
+				row[ox] = g.Pix[y*g.Stride+x]
+			default:
+				r, gg, bb := f(x, y)
+				row[ox] = lumaPIL(r, gg, bb)
 			}
 		}
 	}
 	return out
+}
+
+// lumaPIL is PIL's RGB→L: (19595·R + 38470·G + 7471·B + 0x8000) >> 16.
+func lumaPIL(r, g, b uint8) uint8 {
+	return uint8((uint32(r)*19595 + uint32(g)*38470 + uint32(b)*7471 + 0x8000) >> 16)
 }
 
 // mulDiv255 is PIL's MULDIV255(a, b): round(a·b/255) in integers.
@@ -340,8 +369,7 @@ func toGray(img image.Image) pixels {
 	rgb := toRGB(img)
 	out := pixels{w: w, h: h, c: 1, pix: make([]uint8, w*h)}
 	for i := range out.pix {
-		r, g, bb := uint32(rgb.pix[3*i]), uint32(rgb.pix[3*i+1]), uint32(rgb.pix[3*i+2])
-		out.pix[i] = uint8((r*19595 + g*38470 + bb*7471 + 0x8000) >> 16)
+		out.pix[i] = lumaPIL(rgb.pix[3*i], rgb.pix[3*i+1], rgb.pix[3*i+2])
 	}
 	return out
 }

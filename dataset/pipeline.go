@@ -282,12 +282,25 @@ func (d *Directory) decodeResized(idx int) ([]uint8, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	p, err := decodeToPixels(b, d.opt.channels, d.opt.ExifOrientation)
-	if err != nil {
-		return nil, int64(len(b)), err
+	p, err := decodeResize(b, d.opt.channels, d.opt.ExifOrientation, d.opt.width, d.opt.height, d.opt.Interpolation)
+	return p.pix, int64(len(b)), err
+}
+
+// decodeResize decodes, converts and resizes file bytes b. Nearest resizing
+// without EXIF rotation converts only the pixels it keeps.
+func decodeResize(b []byte, channels int, exif bool, w, h int, method string) (pixels, error) {
+	if method == "nearest" && !(exif && sniff(b) == formatJPEG && exifOrientation(b) != 1) {
+		img, err := decodeImage(b)
+		if err != nil {
+			return pixels{}, err
+		}
+		return sampleNearest(img, w, h, channels), nil
 	}
-	p = resizeImage(p, d.opt.width, d.opt.height, d.opt.Interpolation)
-	return p.pix, int64(len(b)), nil
+	p, err := decodeToPixels(b, channels, exif)
+	if err != nil {
+		return pixels{}, err
+	}
+	return resizeImage(p, w, h, method), nil
 }
 
 // decodeToPixels decodes file bytes into 8-bit RGB (channels 3) or L

@@ -39,21 +39,24 @@ func resizeImage(p pixels, outW, outH int, method string) pixels {
 	return tmp
 }
 
+// nearestIndex is PIL's ImagingScaleAffine index table: output index x
+// reads input int(x0), x0 = scale/2 + x·scale accumulated in float64.
+func nearestIndex(in, out int) []int {
+	idx := make([]int, out)
+	s := float64(in) / float64(out)
+	x0 := s * 0.5
+	for x := range idx {
+		idx[x] = min(int(x0), in-1)
+		x0 += s
+	}
+	return idx
+}
+
 func resizeNearest(p pixels, outW, outH int) pixels {
 	c := p.c
 	out := pixels{w: outW, h: outH, c: c, pix: make([]uint8, outW*outH*c)}
-	xs := make([]int, outW)
-	sx := float64(p.w) / float64(outW)
-	xo := sx * 0.5
-	for x := range xs {
-		xs[x] = min(int(xo), p.w-1)
-		xo += sx
-	}
-	sy := float64(p.h) / float64(outH)
-	yo := sy * 0.5
-	for y := 0; y < outH; y++ {
-		yi := min(int(yo), p.h-1)
-		yo += sy
+	xs, ys := nearestIndex(p.w, outW), nearestIndex(p.h, outH)
+	for y, yi := range ys {
 		src := p.pix[yi*p.w*c : (yi+1)*p.w*c]
 		dst := out.pix[y*outW*c : (y+1)*outW*c]
 		if c == 3 {
