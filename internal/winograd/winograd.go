@@ -83,6 +83,11 @@ type Plan struct {
 	// V and M buffers stay within a few MiB.
 	BlockTiles int
 
+	// Workers, if > 0, caps the goroutines that run blocks (default
+	// GOMAXPROCS). kernels.Sgemm may itself split large GEMMs over
+	// GOMAXPROCS.
+	Workers int
+
 	workspaces []*workspace
 	job        job
 }
@@ -264,12 +269,19 @@ type job struct {
 	ws                 []*workspace
 }
 
-// blockTilesFor picks T so that one worker's V+M buffers (α²·T·(cin+cout)
-// floats) are about budget bytes, clamped to [16, 256] tiles.
+// workspaceBudget caps one worker's V+M buffers (bytes) when choosing T.
+const workspaceBudget = 48 << 20
+
+// blockTilesFor picks T, the tiles per block. kernels.Sgemm repacks U[ξ]
+// (cin×cout) on every call, so T must grow with the channel count to
+// amortise that: measured per core (GOMAXPROCS=1, VGG16 shapes), the best T
+// is about 2·max(cin, cout) (128 for 64 channels ... 1024 for 512). The
+// per-worker buffers α²·T·(cin+cout)·4 bytes are capped at workspaceBudget
+// (48 MiB: T ≈ 340 for 512 channels with F4, costing ~10% there).
 func blockTilesFor(alpha, cin, cout int) int {
-	const budget = 2 << 20
-	t := budget / (4 * alpha * alpha * (cin + cout))
-	return max(16, min(256, t))
+	t := 2 * max(cin, cout)
+	t = min(t, workspaceBudget/(4*alpha*alpha*(cin+cout)))
+	return max(64, min(1024, t))
 }
 
 func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []float32, relu bool, y []float32) {
@@ -289,7 +301,11 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []
 	}
 	j.blockTiles = min(j.blockTiles, j.tiles)
 	j.nblocks = (j.tiles + j.blockTiles - 1) / j.blockTiles
-	workers := max(1, min(runtime.GOMAXPROCS(0), j.nblocks))
+	workers := runtime.GOMAXPROCS(0)
+	if p.Workers > 0 {
+		workers = min(workers, p.Workers)
+	}
+	workers = max(1, min(workers, j.nblocks))
 	for len(p.workspaces) < workers {
 		p.workspaces = append(p.workspaces, &workspace{})
 	}
