@@ -50,6 +50,9 @@ func runFolder(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *ho
 	if err != nil {
 		return err
 	}
+	if cfg.FineTuneEpochs > 0 && (full.Index(cfg.FineTuneFrom) < 0 || !vgg.IsBaseLayer(cfg.FineTuneFrom)) {
+		return fmt.Errorf("-fine-tune-from %q: no such layer in the VGG%d base (e.g. block5_conv1)", cfg.FineTuneFrom, cfg.Depth)
+	}
 	if weightsPath != "" {
 		if err := loadBase(full, weightsPath, stderr); err != nil {
 			return fmt.Errorf("-weights %s: %w", weightsPath, err)
@@ -168,6 +171,9 @@ func runFolder(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *ho
 		cm.write(stdout, fd.classes)
 	}
 	fmt.Fprintf(stdout, "Saved %s, %s, history.csv, history.png in %s\n", train.WeightsName, train.SpecName, out)
+	if h.onDone != nil {
+		h.onDone(full)
+	}
 	return nil
 }
 

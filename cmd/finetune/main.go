@@ -29,6 +29,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gotransfer/gotransfer/nn"
 )
 
 func main() {
@@ -62,6 +64,8 @@ func exitCode(err error, stderr io.Writer) int {
 type hooks struct {
 	// onStep runs after every training step (global epoch, steps done in it).
 	onStep func(epoch, stepsDone int)
+	// onDone receives the trained network at the end of a -data run.
+	onDone func(full *nn.Model)
 }
 
 // run parses args and runs the job: the folder recipe with -data, else the

@@ -34,6 +34,9 @@ type demoPlan struct {
 	Batch          int // batch for transfer and scratch
 	ScratchLR      float64
 	ValImages      int // test images shown as val_* per epoch (the final test uses all)
+	NoScratch      bool // skip step 3 (tuning only)
+	Shift          int  // random ±Shift pixel translations when training on images (fine-tuning and scratch alike)
+	PretrainShift  int  // the same for pre-training
 	TestImages     int // 0 = the whole 5-9 test split
 	Head           []int
 }
@@ -129,6 +132,12 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	if cfg.Quick {
 		p = quickPlan
 	}
+	// GOTRANSFER_DEMO_PLAN (JSON, undocumented) overrides plan fields: for tuning.
+	if s := os.Getenv("GOTRANSFER_DEMO_PLAN"); s != "" {
+		if err := json.Unmarshal([]byte(s), &p); err != nil {
+			return fmt.Errorf("GOTRANSFER_DEMO_PLAN: %w", err)
+		}
+	}
 	out := cfg.Out
 	if out == "" {
 		out = "finetune-out"
@@ -218,7 +227,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		tr, nt := tmodel.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
 		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR,
-			Train: few.source(p.Batch, true, seed), Val: val.source(256, false, 0)}
+			Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 		if err := r.runStage(ctx, st2, nil); err != nil {
 			return err
 		}
@@ -233,6 +242,10 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	fmt.Fprintf(stdout, "Transfer model: test accuracy %.4f on %d images of digits 5-9\n", transferAcc, len(test.labels))
 	cm.write(stdout, classes)
 
+	if p.NoScratch {
+		fmt.Fprintf(stdout, "result: transfer_accuracy=%.4f scratch_accuracy=NaN\n", transferAcc)
+		return nil
+	}
 	// Step 3: the baseline from scratch.
 	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (VGG16 base + head) from scratch on the same %d images, %d epochs, every layer trainable.\n", len(few.labels), epochs)
 	sspec := demoSpec(p, classes)
@@ -255,7 +268,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		Stdout: stdout, Stderr: stderr, BestEpoch: -1,
 		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(smodel, path) }}
 	st := &stage{Index: 0, Name: "scratch", Net: smodel, From: 0, To: epochs, LR: p.ScratchLR,
-		Train: few.source(p.Batch, true, seed), Val: val.source(256, false, 0)}
+		Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 	if err := rs.runStage(ctx, st, nil); err != nil {
 		return err
 	}
@@ -279,11 +292,8 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 // pretrained returns the path of the VGG16 pre-trained on digits 0-4,
 // training it (and caching it in os.UserCacheDir()/gotransfer) when absent.
 func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, stdout, stderr io.Writer) (string, error) {
-	key, _ := json.Marshal(struct {
-		P    demoPlan
-		Seed uint64
-		V    int
-	}{p, seed, 1})
+	// The cache key covers only what the pre-training depends on.
+	key, _ := json.Marshal([]any{p.Width, p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainBatch, p.PretrainShift, p.Head, seed, 1})
 	sum := sha256.Sum256(key)
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
@@ -314,7 +324,7 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	m.Summary(stdout)
 	r := &runner{Full: m, Dropouts: drops, Seed: seed, Epochs: p.PretrainEpochs, Stdout: stdout, Stderr: stderr, BestEpoch: -1}
 	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR,
-		Train: pre.source(p.PretrainBatch, true, seed+1), Val: preTest.source(256, false, 0)}
+		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift}, Val: preTest.source(256, false, 0)}
 	if err := r.runStage(ctx, st, nil); err != nil {
 		return "", err
 	}

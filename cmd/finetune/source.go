@@ -27,6 +27,10 @@ type memSource struct {
 	batch   int
 	shuffle bool
 	seed    uint64
+	// shift > 0 augments each training image with a random translation of
+	// up to ±shift pixels in x and y (zero fill), drawn from
+	// mix(seed, epoch, sample): images (N, H, W, C) only.
+	shift int
 }
 
 // Len returns N.
@@ -62,7 +66,14 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 		x := tensor.New(shape...)
 		labels := make([]int, to-from)
 		for i, s := range idx[from:to] {
-			copy(x.Data[i*per:(i+1)*per], m.x.Data[s*per:(s+1)*per])
+			dst, src := x.Data[i*per:(i+1)*per], m.x.Data[s*per:(s+1)*per]
+			if m.shift > 0 {
+				rng := tensor.NewRNG(mix(m.seed, 0x7368696674 /* "shift" */, uint64(epoch), uint64(s)))
+				dx, dy := rng.IntN(2*m.shift+1)-m.shift, rng.IntN(2*m.shift+1)-m.shift
+				translate(dst, src, m.x.Shape[1], m.x.Shape[2], m.x.Shape[3], dx, dy)
+			} else {
+				copy(dst, src)
+			}
 			labels[i] = m.labels[s]
 		}
 		if err := fn(step, x, labels); err != nil {
@@ -84,4 +95,21 @@ func mix(vals ...uint64) uint64 {
 		h = z ^ (z >> 31)
 	}
 	return h
+}
+
+// translate writes src (h, w, c) moved by (dx, dy) pixels into dst:
+// dst[y][x] = src[y-dy][x-dx], zero where that falls outside.
+func translate(dst, src []float32, h, w, c, dx, dy int) {
+	clear(dst)
+	for y := 0; y < h; y++ {
+		sy := y - dy
+		if sy < 0 || sy >= h {
+			continue
+		}
+		x0, x1 := max(0, dx), min(w, w+dx) // dst columns whose source x-dx is inside
+		if x0 >= x1 {
+			continue
+		}
+		copy(dst[(y*w+x0)*c:(y*w+x1)*c], src[(sy*w+x0-dx)*c:(sy*w+x1-dx)*c])
+	}
 }

@@ -93,6 +93,14 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 	}
 	params := st.Net.TrainableParams()
 	for ; epoch < st.To; epoch++ {
+		if ctx.Err() != nil {
+			// Cancelled between epochs (or stages): save the position.
+			if err := r.checkpoint(st, opt, epoch, step, lossSum, correct, seen, spent); err != nil {
+				return err
+			}
+			fmt.Fprintf(r.Stdout, "Interrupted before epoch %d: checkpoint written to %s; continue with -resume\n", epoch+1, filepath.Join(r.Out, checkpointName))
+			return errInterrupted
+		}
 		start := time.Now()
 		bar := newProgressBar(r.Stderr, st.Train.Steps())
 		interrupted := false
@@ -139,7 +147,8 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 		e := EpochLog{Epoch: epoch, Loss: lossSum / seen, Accuracy: correct / seen, LR: st.LR, Stage: st.Name,
 			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		if st.Val != nil {
-			vl, va, _, err := evaluate(ctx, st.Net, st.Val, 0)
+			// Validation always completes, even after Ctrl-C, so the epoch is whole.
+			vl, va, _, err := evaluate(context.WithoutCancel(ctx), st.Net, st.Val, 0)
 			if err != nil {
 				return err
 			}
@@ -155,11 +164,6 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 		// A checkpoint at each epoch end: a crash loses at most one epoch.
 		if err := r.checkpoint(st, opt, epoch+1, 0, 0, 0, 0, 0); err != nil {
 			return err
-		}
-		if ctx.Err() != nil && epoch+1 < st.To {
-			fmt.Fprintf(r.Stdout, "Interrupted after epoch %d: checkpoint written to %s; continue with -resume\n",
-				epoch+1, filepath.Join(r.Out, checkpointName))
-			return errInterrupted
 		}
 	}
 	return nil

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/tensor"
+	"github.com/gotransfer/gotransfer/vgg"
+)
+
+// writePNG writes a 40x40 gradient image whose colours depend on seed.
+func writePNG(t *testing.T, path string, seed int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 40; x++ {
+			img.Set(x, y, color.RGBA{uint8(x*6 + seed*40), uint8(y*6 + seed*13), uint8((x + y + seed*7) * 3), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// savedModel writes a model folder (model.json + model.h5) with random
+// weights, as cmd/finetune would, and returns it with the in-memory spec.
+func savedModel(t *testing.T) (string, *train.Spec) {
+	t.Helper()
+	dir := t.TempDir()
+	spec := &train.Spec{Format: train.SpecFormat, Architecture: "vgg16", Depth: 16, Width: 0.0625,
+		InputShape: [3]int{32, 32, 3}, Classes: []string{"ants", "bees", "wasps"},
+		Head:          train.HeadSpec{Pooling: "avg", Hidden: []int{8}, Dropout: 0.5, Logits: true},
+		Preprocessing: train.Preprocessing{Mode: "caffe", Interpolation: "bilinear"}, Weights: train.WeightsName}
+	m, _, err := train.Build(spec, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train.HeInitBase(m, 11)
+	if err := vgg.SaveKerasWeights(m, filepath.Join(dir, train.WeightsName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := train.WriteSpec(dir, spec); err != nil {
+		t.Fatal(err)
+	}
+	return dir, spec
+}
+
+// TestPredictSavedModel: the printed top-k equals softmax(logits) of the
+// network the folder was written from, computed here by hand.
+func TestPredictSavedModel(t *testing.T) {
+	dir, spec := savedModel(t)
+	imgDir := t.TempDir()
+	var paths []string
+	for i := 0; i < 3; i++ {
+		p := filepath.Join(imgDir, fmt.Sprintf("img %d.png", i)) // a space in the name, too
+		writePNG(t, p, i)
+		paths = append(paths, p)
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), append([]string{"-model", dir, "-top", "3"}, paths...), &out, &errb); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	// Reference: rebuild the same weights (same seed) without any file.
+	ref, _, err := train.Build(spec, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train.HeInitBase(ref, 11)
+	x, _, _, err := train.LoadImages(context.Background(), spec, paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := ref.Forward(x, false)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3*4 {
+		t.Fatalf("want 12 lines, got:\n%s", out.String())
+	}
+	for i := range paths {
+		if lines[4*i] != paths[i] {
+			t.Errorf("line %q, want the path %q", lines[4*i], paths[i])
+		}
+		row := softmax64(logits.Data[i*3 : i*3+3])
+		sum := 0.0
+		for r := 0; r < 3; r++ {
+			f := strings.Fields(lines[4*i+1+r])
+			name := f[1]
+			p, err := strconv.ParseFloat(f[2], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := map[string]int{"ants": 0, "bees": 1, "wasps": 2}[name]
+			if d := p - row[idx]; d > 6e-5 || d < -6e-5 {
+				t.Errorf("image %d %s: printed %.4f, want %.6f", i, name, p, row[idx])
+			}
+			sum += p
+		}
+		if sum < 0.999 || sum > 1.001 {
+			t.Errorf("image %d: probabilities sum to %g", i, sum)
+		}
+	}
+}
+
+func softmax64(z []float32) []float64 {
+	m := z[0]
+	for _, v := range z {
+		m = max(m, v)
+	}
+	var s float64
+	out := make([]float64, len(z))
+	for i, v := range z {
+		out[i] = expf(float64(v - m))
+		s += out[i]
+	}
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}
+
+// TestPredictBadInput: clear errors for a missing model, no images, a
+// corrupt image among good ones (skipped and reported), and -weights files
+// without a top.
+func TestPredictBadInput(t *testing.T) {
+	dir, _ := savedModel(t)
+	good := filepath.Join(t.TempDir(), "good.png")
+	writePNG(t, good, 1)
+	corrupt := filepath.Join(t.TempDir(), "corrupt.jpg")
+	os.WriteFile(corrupt, []byte("\xff\xd8\xff\xe0 this is not really a jpeg"), 0o644)
+
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-model", dir, good, corrupt}, &out, &errb); err != nil {
+		t.Fatalf("a corrupt file among good ones must be skipped: %v", err)
+	}
+	if !strings.Contains(errb.String(), "skipping "+corrupt) || strings.Contains(out.String(), corrupt) {
+		t.Errorf("corrupt file not reported/skipped:\nstdout %s\nstderr %s", out.String(), errb.String())
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", filepath.Join(dir, "missing"), good}, "model.json"},
+		{[]string{"-model", dir}, "no image files"},
+		{[]string{"-model", dir, corrupt}, "no readable image"},
+		{[]string{good}, "exactly one of -model"},
+	}
+	for _, c := range cases {
+		var o, e bytes.Buffer
+		err := run(context.Background(), append([]string(nil), c.args...), &o, &e)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+	notop := filepath.Join(t.TempDir(), "notop.h5")
+	m, err := vgg.New(vgg.Config{Depth: 16, Width: 0.0625, InputShape: [3]int{32, 32, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vgg.SaveKerasWeights(m, notop); err != nil {
+		t.Fatal(err)
+	}
+	var o, e bytes.Buffer
+	if err := run(context.Background(), []string{"-weights", notop, good}, &o, &e); err == nil || !strings.Contains(err.Error(), "no classifier") {
+		t.Errorf("-weights notop: error %v", err)
+	}
+}
+
+var _ = tensor.New
