@@ -22,6 +22,9 @@ import (
 
 var out strings.Builder
 
+// bDist is how far ahead (bytes) the AVX-512 kernel prefetches packed B.
+var bDist = 2048
+
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 
 // rowAddr returns the address of A row i at byte offset off, given
@@ -118,11 +121,9 @@ func avx512() {
 	for u := 0; u < unroll; u++ {
 		p("\tVMOVUPS %d(DI), Z0", 128*u)
 		p("\tVMOVUPS %d(DI), Z1", 128*u+64)
-		if u == 0 {
-			p("\tPREFETCHT0 1024(DI)")
-		}
-		if u == 2 {
-			p("\tPREFETCHT0 1088(DI)")
+		if bDist > 0 {
+			p("\tPREFETCHT0 %d(DI)", bDist+128*u)
+			p("\tPREFETCHT0 %d(DI)", bDist+128*u+64)
 		}
 		if u == 1 || u == 3 {
 			pfStep(fmt.Sprintf("avx512_pf%d", u))
@@ -319,6 +320,9 @@ func avx2() {
 }
 
 func main() {
+	if v := os.Getenv("BDIST"); v != "" {
+		fmt.Sscan(v, &bDist)
+	}
 	out.WriteString(header)
 	avx512()
 	avx2()

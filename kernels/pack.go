@@ -54,11 +54,22 @@ func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
 		w := min(nr, cols-q)
 		panel := dst[q*kc : q*kc+kc*nr]
 		if !j.transB {
-			for p := range kc {
-				src := j.b[(p0+p)*j.ldb+j0+q:]
-				row := panel[p*nr : p*nr+nr]
-				copy(row, src[:w])
-				if w < nr {
+			switch {
+			case w == 32 && nr == 32: // fixed-size array moves: no memmove call per row
+				for p := range kc {
+					src := j.b[(p0+p)*j.ldb+j0+q:]
+					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(src)
+				}
+			case w == 16 && nr == 16:
+				for p := range kc {
+					src := j.b[(p0+p)*j.ldb+j0+q:]
+					*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(src)
+				}
+			default:
+				for p := range kc {
+					src := j.b[(p0+p)*j.ldb+j0+q:]
+					row := panel[p*nr : p*nr+nr]
+					copy(row, src[:w])
 					clear(row[w:])
 				}
 			}
