@@ -2,6 +2,7 @@ package vgg
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,20 +194,58 @@ func TestInspectKerasWeights(t *testing.T) {
 	}
 }
 
+// FuzzLoadKerasWeights feeds mutated weight files to the loader: it must
+// return an error or load, never panic or hang. Seeds are small (Go's fuzzer
+// slows to a crawl on inputs of hundreds of KB): a 1-channel VGG11 saved by
+// our writer, and the same weights in h5py's Keras 1 layout.
 func FuzzLoadKerasWeights(f *testing.F) {
-	for _, p := range []string{"testdata/vgg16_notop_w16_tfkeras.h5", "testdata/vgg16_notop_w16_keras3.h5", "testdata/vgg11_notop_w16.h5"} {
+	cfg := Config{Depth: 11, InputShape: [3]int{32, 32, 3}, Channels: [5]int{1, 1, 1, 1, 1}}
+	m, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	path := filepath.Join(f.TempDir(), "seed.h5")
+	if err := SaveKerasWeights(m, path); err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []string{path, "testdata/tiny_vgg11_keras1.h5"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
-	m, err := New(Config{Depth: 11, InputShape: [3]int{32, 32, 3}, Width: fixtureWidth})
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// must return (nil or an error), never panic
 		_ = LoadKerasWeightsFrom(m, bytes.NewReader(b), int64(len(b)), "fuzz.h5", LoadOptions{SkipMismatch: len(b)%2 == 0})
 	})
+}
+
+var h5pyOut = flag.String("h5py-out", "", "also write TestSaveForH5py's file here (for testdata/check_h5py.py)")
+
+// TestSaveForH5py saves the include_top fixture's weights with our writer.
+// testdata/check_h5py.py then checks with h5py that names, shapes and values
+// match the original (run by CI; see that script).
+func TestSaveForH5py(t *testing.T) {
+	m, err := New(Config{Depth: 16, IncludeTop: true, InputShape: [3]int{64, 48, 3}, Classes: 10, Width: fixtureWidth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadKerasWeights(m, "testdata/vgg16_top_w16_keras1.h5", LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := *h5pyOut
+	if out == "" {
+		out = filepath.Join(t.TempDir(), "saved.h5")
+	}
+	if err := SaveKerasWeights(m, out); err != nil {
+		t.Fatal(err)
+	}
+	back, _ := New(Config{Depth: 16, IncludeTop: true, InputShape: [3]int{64, 48, 3}, Classes: 10, Width: fixtureWidth, Seed: 5})
+	if err := LoadKerasWeights(back, out, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !sameParams(snapshot(m), snapshot(back)) {
+		t.Error("saved weights differ when read back")
+	}
 }

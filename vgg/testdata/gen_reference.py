@@ -46,6 +46,7 @@ Files written:
   ref_shared_notop_224_{avg,max}.npy  pooled block5_pool of the real VGG16 base
                                     /work/shared/weights/vgg16_imagenette_notop.h5 on a
                                     224x224 formula image (see main)
+  tiny_vgg11_keras1.h5              VGG11 with 1 channel per conv (fuzz seed)
   npy_sample_f4.npy, npy_sample_i8.npy  np.save outputs for the .npy codec test
 """
 import json
@@ -196,7 +197,7 @@ def write_chunked(path, layers, libver):
             g.attrs["weight_names"] = np.array([s.encode() for s in wn], dtype="S")
             for n, v in zip(wn, ws):
                 chunks = v.shape[:-1] + (max(1, v.shape[-1] // 2),) if v.ndim > 1 else v.shape
-                g.create_dataset(n, data=v, chunks=chunks, compression="gzip", shuffle=True)
+                g.create_dataset(n, data=v, chunks=chunks, compression="gzip", shuffle=True, track_times=False)
 
 
 def main():
@@ -261,6 +262,18 @@ def main():
                 real.append((name, [f[name][n][()] for n in wn]))
         np.save("ref_shared_notop_224_avg.npy", forward(img224, real, "avg")["avg"])
         np.save("ref_shared_notop_224_max.npy", forward(img224, real, "max")["max"])
+
+    # tiny fuzz seed: VGG11 with 1 channel everywhere, Keras 1 layout
+    tiny = []
+    cin = 3
+    for name, ws in make_layers(11, False, np.random.default_rng(1), (32, 32)):
+        if ws:
+            k = ws[0][:, :, :cin, :1]
+            tiny.append((name, [np.ascontiguousarray(k), ws[1][:1]]))
+            cin = 1
+        else:
+            tiny.append((name, []))
+    write_keras1("tiny_vgg11_keras1.h5", tiny)
 
     np.save("npy_sample_f4.npy", np.arange(6, dtype=np.float32).reshape(2, 3) / 4 - 0.5)
     np.save("npy_sample_i8.npy", np.array([3, -1, 7], dtype=np.int64))
