@@ -76,7 +76,9 @@ type Plan struct {
 	cin, cout int
 	kernel    []float32 // copy of the (3,3,Cin,Cout) kernel, for the lazy backward transform
 	u         []float32 // forward transform [α²][Cin][Cout]
-	uBack     []float32 // backward transform [α²][Cout][Cin], nil until needed
+	uBack     []float32 // backward transform [α²][Cout][Cin], empty until needed
+	rotated   []float32 // (3,3,Cout,Cin) backward kernel, scratch
+	tmp       []float32 // kernel-transform scratch
 
 	// BlockTiles, if > 0, overrides the number of tiles per block (T).
 	// By default T is chosen from the channel counts so that a worker's
@@ -111,7 +113,9 @@ func (p *Plan) SetKernel(kernel []float32) {
 		panic(fmt.Sprintf("winograd: kernel has %d floats, want 3·3·%d·%d = %d", len(kernel), p.cin, p.cout, 9*p.cin*p.cout))
 	}
 	p.kernel = append(p.kernel[:0], kernel...)
-	p.u = transformKernel(p.u, p.kernel, p.cin, p.cout, int(p.variant), false)
+	alpha := int(p.variant) + 2
+	p.tmp = grow(p.tmp, alpha*3*max(p.cin, p.cout))
+	p.u = transformKernel(p.u, p.tmp, p.kernel, p.cin, p.cout, int(p.variant))
 	p.uBack = p.uBack[:0]
 }
 
@@ -143,7 +147,8 @@ func (p *Plan) BackwardData(dy []float32, n, h, w int, dx []float32) {
 	checkLen("dy", dy, n*h*w*p.cout)
 	checkLen("dx", dx, n*h*w*p.cin)
 	if len(p.uBack) == 0 {
-		p.uBack = transformKernel(p.uBack, p.kernel, p.cin, p.cout, int(p.variant), true)
+		p.rotated = rotateKernel(p.rotated, p.kernel, p.cin, p.cout)
+		p.uBack = transformKernel(p.uBack, p.tmp, p.rotated, p.cout, p.cin, int(p.variant))
 	}
 	p.run(dy, n, h, w, p.cout, p.uBack, p.cin, nil, false, dx)
 }
@@ -191,10 +196,14 @@ var gF4 = [6][3]float64{
 }
 
 // transformKernel writes U[ξ][ci][co] = (G g Gᵀ)[ξ] for the kernel
-// (3,3,cin,cout), in float64 then rounded. With back, it transforms the
-// backward kernel g'[kh][kw][co][ci] = g[2-kh][2-kw][ci][co] instead, giving
-// U'[ξ][co][ci].
-func transformKernel(u, kernel []float32, cin, cout, m int, back bool) []float32 {
+// (3,3,cin,cout), computing in float32 over contiguous rows of cout:
+//
+//	tmp[i][kw][:] = Σ_kh G[i][kh] · g[kh][kw][ci][:]        (α×3 rows)
+//	U[i·α+j][ci][:] = Σ_kw tmp[i][kw][:] · G[j][kw]          (α² rows)
+//
+// tmp is scratch of at least α·3·cout floats. The backward kernel is
+// transformed by passing rotateKernel's output with cin and cout swapped.
+func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
 	alpha := m + 2
 	var g [][3]float64
 	if m == 2 {
@@ -207,41 +216,46 @@ func transformKernel(u, kernel []float32, cin, cout, m int, back bool) []float32
 		u = make([]float32, size)
 	}
 	u = u[:size]
-	var k [3][3]float64
-	var tmp [6][3]float64
 	for ci := 0; ci < cin; ci++ {
-		for co := 0; co < cout; co++ {
-			for kh := 0; kh < 3; kh++ {
-				for kw := 0; kw < 3; kw++ {
-					v := kernel[((kh*3+kw)*cin+ci)*cout+co]
-					if back {
-						k[2-kh][2-kw] = float64(v)
-					} else {
-						k[kh][kw] = float64(v)
-					}
-				}
+		row := func(kh, kw int) []float32 { return kernel[((kh*3+kw)*cin+ci)*cout:][:cout] }
+		for i := 0; i < alpha; i++ {
+			for kw := 0; kw < 3; kw++ {
+				comb3(tmp[(i*3+kw)*cout:][:cout], row(0, kw), row(1, kw), row(2, kw), g[i][0], g[i][1], g[i][2])
 			}
-			// tmp = G k  (α×3)
-			for i := 0; i < alpha; i++ {
-				for j := 0; j < 3; j++ {
-					tmp[i][j] = g[i][0]*k[0][j] + g[i][1]*k[1][j] + g[i][2]*k[2][j]
-				}
-			}
-			// U = tmp Gᵀ (α×α)
-			for i := 0; i < alpha; i++ {
-				for j := 0; j < alpha; j++ {
-					v := tmp[i][0]*g[j][0] + tmp[i][1]*g[j][1] + tmp[i][2]*g[j][2]
-					xi := i*alpha + j
-					if back {
-						u[(xi*cout+co)*cin+ci] = float32(v)
-					} else {
-						u[(xi*cin+ci)*cout+co] = float32(v)
-					}
-				}
+		}
+		for i := 0; i < alpha; i++ {
+			t0, t1, t2 := tmp[(i*3)*cout:][:cout], tmp[(i*3+1)*cout:][:cout], tmp[(i*3+2)*cout:][:cout]
+			for j := 0; j < alpha; j++ {
+				comb3(u[((i*alpha+j)*cin+ci)*cout:][:cout], t0, t1, t2, g[j][0], g[j][1], g[j][2])
 			}
 		}
 	}
 	return u
+}
+
+// comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)).
+func comb3(dst, a, b, c []float32, ga, gb, gc float64) {
+	fa, fb, fc := float32(ga), float32(gb), float32(gc)
+	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
+	for x := range dst {
+		dst[x] = fa*a[x] + fb*b[x] + fc*c[x]
+	}
+}
+
+// rotateKernel writes the backward kernel g'[kh][kw][co][ci] =
+// g[2-kh][2-kw][ci][co] (3,3,cout,cin) of the (3,3,cin,cout) kernel g.
+func rotateKernel(dst, kernel []float32, cin, cout int) []float32 {
+	dst = grow(dst, 9*cin*cout)
+	for t := 0; t < 9; t++ {
+		src := kernel[(8-t)*cin*cout:][:cin*cout]
+		d := dst[t*cin*cout:][:cin*cout]
+		for ci := 0; ci < cin; ci++ {
+			for co := 0; co < cout; co++ {
+				d[co*cin+ci] = src[ci*cout+co]
+			}
+		}
+	}
+	return dst
 }
 
 // ---------------------------------------------------------------------------
