@@ -173,21 +173,29 @@ func warp(dst []float32, src []uint8, h, w, c int, t Transform, fill fillMode, c
 			}
 			r := (rowI + jp*m[1][0]) + m[1][2]
 			cc := (colI + jp*m[0][0]) + m[0][2]
-			o := out[j*c : j*c+c]
 			if r >= 0 && cc >= 0 && r < hm1 && cc < wm1 {
 				// Interior: all four taps inside the image.
 				ri, ci := int(r), int(cc)
 				fr, fc := float32(r-float64(ri)), float32(cc-float64(ci))
-				p00 := src[(ri*w+ci)*c:]
-				p10 := src[((ri+1)*w+ci)*c:]
 				w00, w01 := (1-fr)*(1-fc), (1-fr)*fc
 				w10, w11 := fr*(1-fc), fr*fc
+				k00 := (ri*w + ci) * c // top-left tap; +c right, +w·c down
+				k10 := k00 + w*c
+				if c == 3 {
+					a, b := src[k00:k00+6], src[k10:k10+6]
+					o := out[3*j : 3*j+3]
+					o[0] = w00*float32(a[0]) + w01*float32(a[3]) + w10*float32(b[0]) + w11*float32(b[3])
+					o[1] = w00*float32(a[1]) + w01*float32(a[4]) + w10*float32(b[1]) + w11*float32(b[4])
+					o[2] = w00*float32(a[2]) + w01*float32(a[5]) + w10*float32(b[2]) + w11*float32(b[5])
+					continue
+				}
 				for ch := 0; ch < c; ch++ {
-					o[ch] = w00*float32(p00[ch]) + w01*float32(p00[c+ch]) +
-						w10*float32(p10[ch]) + w11*float32(p10[c+ch])
+					out[j*c+ch] = w00*float32(src[k00+ch]) + w01*float32(src[k00+c+ch]) +
+						w10*float32(src[k10+ch]) + w11*float32(src[k10+c+ch])
 				}
 				continue
 			}
+			o := out[j*c : j*c+c]
 			sampleBorder(o, src, h, w, c, r, cc, fill, cval)
 		}
 	}

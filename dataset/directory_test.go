@@ -409,3 +409,48 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowLinksBinaryGrayscale: a symlinked folder is walked only with
+// FollowLinks; binary mode gives Y (N, 1); grayscale gives 1 channel with
+// PIL's luma of the class colour.
+func TestFollowLinksBinaryGrayscale(t *testing.T) {
+	dir := t.TempDir()
+	other := t.TempDir()
+	write(t, filepath.Join(dir, "a", "x.png"), encode(t, "png", solid(6, 6, classColour[0])))
+	write(t, filepath.Join(dir, "b", "y.png"), encode(t, "png", solid(6, 6, classColour[1])))
+	write(t, filepath.Join(other, "z.png"), encode(t, "png", solid(6, 6, classColour[1])))
+	if err := os.Symlink(other, filepath.Join(dir, "b", "linked")); err != nil {
+		t.Skip("symlinks unavailable:", err)
+	}
+	for follow, want := range map[bool]int{false: 2, true: 3} {
+		d, err := FromDirectory(dir, Options{FollowLinks: follow, ClassMode: "binary", ColorMode: "grayscale",
+			TargetSize: [2]int{3, 3}, Log: discard{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Len() != want {
+			t.Fatalf("FollowLinks=%v: %d files, want %d", follow, d.Len(), want)
+		}
+		b := collect(t, d, 0)[0]
+		if b.X.Dim(3) != 1 || b.Y.Dim(1) != 1 {
+			t.Fatalf("shapes X %v Y %v", b.X.Shape, b.Y.Shape)
+		}
+		for n, l := range b.Labels {
+			if b.Y.Data[n] != float32(l) {
+				t.Fatalf("binary Y %v for labels %v", b.Y.Data, b.Labels)
+			}
+			c := classColour[l]
+			luma := float32((uint32(c.R)*19595 + uint32(c.G)*38470 + uint32(c.B)*7471 + 0x8000) >> 16)
+			if b.X.Data[n*9] != luma {
+				t.Fatalf("grayscale value %v, PIL luma %v", b.X.Data[n*9], luma)
+			}
+		}
+	}
+	three := t.TempDir()
+	for _, c := range []string{"p", "q", "r"} {
+		write(t, filepath.Join(three, c, "i.png"), encode(t, "png", solid(2, 2, classColour[0])))
+	}
+	if _, err := FromDirectory(three, Options{ClassMode: "binary", Log: discard{}}); err == nil {
+		t.Error("binary mode with 3 classes accepted")
+	}
+}
