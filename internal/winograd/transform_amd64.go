@@ -29,3 +29,9 @@ func outputF2AVX512(src *float32, posStride int, dst *float32, rowStride, colStr
 
 //go:noescape
 func outputF4AVX512(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32)
+
+// comb3AVX512 sets dst[x] = ga·a[x] + gb·b[x] + gc·c[x] for x < n (n a
+// positive multiple of 16); the kernel transform's inner loop.
+//
+//go:noescape
+func comb3AVX512(dst, a, b, c *float32, n int, ga, gb, gc float32)

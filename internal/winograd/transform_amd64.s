@@ -390,3 +390,28 @@ out4loop:
 	JLT  out4loop
 	VZEROUPPER
 	RET
+
+// func comb3AVX512(dst, a, b, c *float32, n int, ga, gb, gc float32)
+// dst[x] = ga·a[x] + gb·b[x] + gc·c[x] for x < n (n a multiple of 16, > 0).
+TEXT ·comb3AVX512(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS ga+40(FP), Z0
+	VBROADCASTSS gb+44(FP), Z1
+	VBROADCASTSS gc+48(FP), Z2
+	SHLQ $2, CX
+	XORQ BX, BX
+
+comb3loop:
+	VMULPS      (SI)(BX*1), Z0, Z3
+	VFMADD231PS (DX)(BX*1), Z1, Z3
+	VFMADD231PS (R8)(BX*1), Z2, Z3
+	VMOVUPS     Z3, (DI)(BX*1)
+	ADDQ        $64, BX
+	CMPQ        BX, CX
+	JLT         comb3loop
+	VZEROUPPER
+	RET

@@ -24,3 +24,7 @@ func outputF2AVX512(src *float32, posStride int, dst *float32, rowStride, colStr
 func outputF4AVX512(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32) {
 	panic("winograd: no assembly on this architecture")
 }
+
+func comb3AVX512(dst, a, b, c *float32, n int, ga, gb, gc float32) {
+	panic("winograd: no assembly on this architecture")
+}

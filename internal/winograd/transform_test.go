@@ -140,3 +140,21 @@ func TestTransformsMatchMatrices(t *testing.T) {
 		}
 	}
 }
+
+// TestComb3AsmMatchesGo compares the kernel-transform inner loop.
+func TestComb3AsmMatchesGo(t *testing.T) {
+	if !useAsm {
+		t.Skip("CPU has no AVX-512F: the assembly is not used on this machine")
+	}
+	rng := tensor.NewRNG(9)
+	for _, n := range []int{16, 64, 512} {
+		a, b, c := randn(n, 1, rng), randn(n, 1, rng), randn(n, 1, rng)
+		want := make([]float32, n+16)
+		got := make([]float32, n+16)
+		comb3Go(want[:n], a, b, c, 0.25, -1.0/6, 1.0/24)
+		comb3AVX512(&got[0], &a[0], &b[0], &c[0], n, 0.25, -1.0/6, 1.0/24)
+		if e := closeTo(got, want); e > 1e-6 {
+			t.Errorf("n=%d: asm differs from Go by %.3g", n, e)
+		}
+	}
+}

@@ -233,9 +233,23 @@ func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
 	return u
 }
 
-// comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)).
+// comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): AVX-512 on the
+// multiple-of-16 head when available, comb3Go on the rest.
 func comb3(dst, a, b, c []float32, ga, gb, gc float64) {
 	fa, fb, fc := float32(ga), float32(gb), float32(gc)
+	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
+	n16 := 0
+	if useAsm {
+		n16 = len(dst) &^ 15
+		if n16 > 0 {
+			comb3AVX512(&dst[0], &a[0], &b[0], &c[0], n16, fa, fb, fc)
+		}
+	}
+	comb3Go(dst[n16:], a[n16:], b[n16:], c[n16:], fa, fb, fc)
+}
+
+// comb3Go is comb3AVX512's pure-Go twin.
+func comb3Go(dst, a, b, c []float32, fa, fb, fc float32) {
 	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
 	for x := range dst {
 		dst[x] = fa*a[x] + fb*b[x] + fc*c[x]
