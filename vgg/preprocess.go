@@ -41,3 +41,15 @@ func PreprocessPixels(img []float32) {
 		img[i+2] = r - CaffeMeanBGR[2]
 	}
 }
+
+// PreprocessHook is PreprocessPixels with the signature of
+// dataset.Options.Preprocess (one (h, w, c) image, in place), so
+// Options{Preprocess: vgg.PreprocessHook} gives Keras's caffe-mode input
+// (leave Augment.Rescale at 0: rescale=1/255 does not match these weights).
+// It panics when c is not 3, since caffe mode needs RGB.
+func PreprocessHook(img []float32, h, w, c int) {
+	if c != 3 || len(img) != h*w*c {
+		panic(fmt.Sprintf("vgg.PreprocessHook: caffe preprocessing needs one RGB (h, w, 3) image, got (%d, %d, %d) with %d values", h, w, c, len(img)))
+	}
+	PreprocessPixels(img)
+}

@@ -208,6 +208,9 @@ func TestFullSizeVGG16(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if macs := convMACs(top); macs != 15_346_630_656 {
+		t.Errorf("VGG16 conv multiply-adds at 224: %.0f", macs)
+	}
 	if tr, non := top.CountParams(); tr+non != 138_357_544 {
 		t.Errorf("VGG16 with top: %d params, want 138,357,544", tr+non)
 	}

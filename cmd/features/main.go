@@ -236,7 +236,7 @@ func datasetOptions(o options, log io.Writer) dataset.Options {
 		BatchSize:     o.batch,
 		Shuffle:       false,
 		Interpolation: "bilinear",
-		Preprocess:    func(img []float32, h, w, c int) { vgg.PreprocessPixels(img) },
+		Preprocess:    vgg.PreprocessHook,
 		Log:           log,
 	}
 }
