@@ -252,8 +252,8 @@ func avx2() {
 	p("avx2_loop%d:", unroll)
 	for u := 0; u < unroll; u++ {
 		step(u, 64*u)
-		if u == 1 {
-			p("\tPREFETCHT0 512(DI)")
+		if bDist > 0 {
+			p("\tPREFETCHT0 %d(DI)", bDist+64*u)
 		}
 		if u == 3 {
 			pfStep("avx2_pf")

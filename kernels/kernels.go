@@ -62,7 +62,10 @@ type kernelLevel struct {
 	kcMax  int         // longest k slice per pass; A micro-panel mr·kc floats lives in L1
 	bPanel int         // floats of the packed B panel kc·nc, sized for L2
 	kernel microKernel // the register-blocked micro-kernel
-	vec    vecKernels  // small kernels
+	// packB, when set, packs whole micro-panels of a non-transposed B (see
+	// pack.go): for p < kc, q < panels: dst[q*kc*nr+p*nr:][:nr] = src[p*ldb+q*nr:][:nr].
+	packB func(dst, src *float32, ldb, kc, panels int)
+	vec   vecKernels // small kernels
 }
 
 // vecKernels are the small kernels of one level; each has a pure-Go twin in

@@ -18,13 +18,13 @@ func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc
 // in the 2 MiB L2.
 var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
-	kernel: sgemmKernel14x32AVX512, vec: avx2Vec,
+	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx2Vec,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).
 var avx2Level = &kernelLevel{
-	name: "avx2", mr: 6, nr: 16, kcMax: 384, bPanel: 256 << 10,
-	kernel: sgemmKernel6x16AVX2, vec: avx2Vec,
+	name: "avx2", mr: 6, nr: 16, kcMax: 768, bPanel: 256 << 10,
+	kernel: sgemmKernel6x16AVX2, packB: packBPanels16, vec: avx2Vec,
 }
 
 // avx2Vec are the AVX2 small kernels of vector_amd64.s.
@@ -73,3 +73,11 @@ func fmaPeakZmm(n int)
 
 //go:noescape
 func fmaPeakYmm(n int)
+
+// B panel packing of whole NR-column micro-panels (pack_amd64.s).
+
+//go:noescape
+func packBPanels32(dst, src *float32, ldb, kc, panels int)
+
+//go:noescape
+func packBPanels16(dst, src *float32, ldb, kc, panels int)

@@ -50,28 +50,23 @@ func (j *gemmJob) packA(dst []float32, i0, rows, p0, kc, mr int) {
 // packB fills dst with the B panel of rows [p0, p0+kc) and columns
 // [j0, j0+cols), padded with zero columns to a multiple of nr.
 func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
-	for q := 0; q < cols; q += nr {
+	q0 := 0
+	if full := cols / nr; !j.transB && j.lv.packB != nil && full > 0 {
+		// whole micro-panels in assembly; bounds checked here
+		_ = dst[full*kc*nr-1]
+		_ = j.b[(p0+kc-1)*j.ldb+j0+full*nr-1]
+		j.lv.packB(&dst[0], &j.b[p0*j.ldb+j0], j.ldb, kc, full)
+		q0 = full * nr
+	}
+	for q := q0; q < cols; q += nr {
 		w := min(nr, cols-q)
 		panel := dst[q*kc : q*kc+kc*nr]
 		if !j.transB {
-			switch {
-			case w == 32 && nr == 32: // fixed-size array moves: no memmove call per row
-				for p := range kc {
-					src := j.b[(p0+p)*j.ldb+j0+q:]
-					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(src)
-				}
-			case w == 16 && nr == 16:
-				for p := range kc {
-					src := j.b[(p0+p)*j.ldb+j0+q:]
-					*(*[16]float32)(panel[p*16:]) = *(*[16]float32)(src)
-				}
-			default:
-				for p := range kc {
-					src := j.b[(p0+p)*j.ldb+j0+q:]
-					row := panel[p*nr : p*nr+nr]
-					copy(row, src[:w])
-					clear(row[w:])
-				}
+			for p := range kc {
+				src := j.b[(p0+p)*j.ldb+j0+q:]
+				row := panel[p*nr : p*nr+nr]
+				copy(row, src[:w])
+				clear(row[w:])
 			}
 			continue
 		}
