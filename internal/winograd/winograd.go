@@ -334,6 +334,12 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []
 		workers = min(workers, p.Workers)
 	}
 	workers = max(1, min(workers, j.nblocks))
+	if p.BlockTiles <= 0 && j.nblocks%workers != 0 {
+		// Balance: a multiple of workers blocks of equal size (never larger).
+		j.nblocks = (j.nblocks + workers - 1) / workers * workers
+		j.blockTiles = (j.tiles + j.nblocks - 1) / j.nblocks
+		j.nblocks = (j.tiles + j.blockTiles - 1) / j.blockTiles
+	}
 	for len(p.workspaces) < workers {
 		p.workspaces = append(p.workspaces, &workspace{})
 	}
