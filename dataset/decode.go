@@ -280,12 +280,33 @@ func rgbFetcher(img image.Image) rgbFetch {
 	}
 }
 
-// toRGB converts the whole image to 8-bit RGB (see rgbFetcher).
-func toRGB(img image.Image) pixels {
+// fetcherFor picks the pixel reader for an image decoded from format f:
+// JPEG and WebP YCbCr planes get their libraries' PIL conversions
+// (ycbcr.go), everything else rgbFetcher.
+func fetcherFor(img image.Image, f format) rgbFetch {
+	m, ok := img.(*image.YCbCr)
+	if a, isA := img.(*image.NYCbCrA); isA {
+		m, ok = &a.YCbCr, true
+	}
+	switch {
+	case ok && f == formatJPEG:
+		return jpegFetcher(m)
+	case ok && f == formatWebP:
+		return webpFetcher(m)
+	}
+	return rgbFetcher(img)
+}
+
+// toRGB converts the whole image to 8-bit RGB with Go's generic colour
+// rules (see rgbFetcher); toRGBAs applies the decoder-specific ones.
+func toRGB(img image.Image) pixels { return toRGBAs(img, formatUnknown) }
+
+// toRGBAs converts img, decoded from format f, to 8-bit RGB as PIL would.
+func toRGBAs(img image.Image, f format) pixels {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
-	if m, ok := img.(*image.YCbCr); ok && m.SubsampleRatio == image.YCbCrSubsampleRatio444 {
+	if m, ok := img.(*image.YCbCr); ok && m.SubsampleRatio == image.YCbCrSubsampleRatio444 && f != formatJPEG && f != formatWebP {
 		// Fast path for the commonest photo layout: no per-pixel offsets.
 		for y := 0; y < h; y++ {
 			yi := m.YOffset(b.Min.X, b.Min.Y+y)
@@ -296,11 +317,11 @@ func toRGB(img image.Image) pixels {
 		}
 		return out
 	}
-	f := rgbFetcher(img)
+	fetch := fetcherFor(img, f)
 	for y := 0; y < h; y++ {
 		row := out.pix[y*w*3 : (y+1)*w*3]
 		for x := 0; x < w; x++ {
-			row[3*x], row[3*x+1], row[3*x+2] = f(x, y)
+			row[3*x], row[3*x+1], row[3*x+2] = fetch(x, y)
 		}
 	}
 	return out
@@ -309,12 +330,12 @@ func toRGB(img image.Image) pixels {
 // sampleNearest is toRGB/toGray followed by resizeNearest, converting only
 // the pixels the nearest-neighbour resize keeps (same index tables, so the
 // result is identical).
-func sampleNearest(img image.Image, outW, outH, channels int) pixels {
+func sampleNearest(img image.Image, fm format, outW, outH, channels int) pixels {
 	b := img.Bounds()
 	xs, ys := nearestIndex(b.Dx(), outW), nearestIndex(b.Dy(), outH)
 	out := pixels{w: outW, h: outH, c: channels, pix: make([]uint8, outW*outH*channels)}
 	g, isGray := img.(*image.Gray)
-	f := rgbFetcher(img)
+	f := fetcherFor(img, fm)
 	for oy, y := range ys {
 		row := out.pix[oy*outW*channels : (oy+1)*outW*channels]
 		for ox, x := range xs {
@@ -356,7 +377,10 @@ func clip8(v int) uint8 {
 // toGray converts img to PIL mode "L": 8-bit grayscale stays as is, 16-bit
 // grayscale is clipped to 255 (see toRGB), colour goes through RGB and PIL's
 // L = (19595·R + 38470·G + 7471·B + 0x8000) >> 16.
-func toGray(img image.Image) pixels {
+func toGray(img image.Image) pixels { return toGrayAs(img, formatUnknown) }
+
+// toGrayAs is toGray for an image decoded from format f.
+func toGrayAs(img image.Image, f format) pixels {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if g, ok := img.(*image.Gray); ok {
@@ -366,7 +390,7 @@ func toGray(img image.Image) pixels {
 		}
 		return out
 	}
-	rgb := toRGB(img)
+	rgb := toRGBAs(img, f)
 	out := pixels{w: w, h: h, c: 1, pix: make([]uint8, w*h)}
 	for i := range out.pix {
 		out.pix[i] = lumaPIL(rgb.pix[3*i], rgb.pix[3*i+1], rgb.pix[3*i+2])

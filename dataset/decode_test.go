@@ -114,7 +114,7 @@ func TestSampleNearestEqualsConvertThenResize(t *testing.T) {
 					full = toGray(img)
 				}
 				want := resizeNearest(full, size[0], size[1])
-				got := sampleNearest(img, size[0], size[1], ch)
+				got := sampleNearest(img, formatUnknown, size[0], size[1], ch)
 				if !bytes.Equal(got.pix, want.pix) {
 					t.Fatalf("%s → %v, %d channels: fast path differs", name, size, ch)
 				}

@@ -294,7 +294,7 @@ func decodeResize(b []byte, channels int, exif bool, w, h int, method string) (p
 		if err != nil {
 			return pixels{}, err
 		}
-		return sampleNearest(img, w, h, channels), nil
+		return sampleNearest(img, sniff(b), w, h, channels), nil
 	}
 	p, err := decodeToPixels(b, channels, exif)
 	if err != nil {
@@ -312,9 +312,9 @@ func decodeToPixels(b []byte, channels int, exif bool) (pixels, error) {
 	}
 	var p pixels
 	if channels == 1 {
-		p = toGray(img)
+		p = toGrayAs(img, sniff(b))
 	} else {
-		p = toRGB(img)
+		p = toRGBAs(img, sniff(b))
 	}
 	if exif && sniff(b) == formatJPEG {
 		p = orient(p, exifOrientation(b))

@@ -76,9 +76,8 @@ func diffStats(got, want []uint8) (maxd int, mean float64) {
 }
 
 // TestColourConversionMatchesPIL decodes every generated format / colour
-// model and compares with PIL's convert("RGB") and convert("L"). Lossless
-// formats must match exactly; JPEGs (different IDCT and chroma upsampling
-// than libjpeg) within small bounds.
+// model and compares with PIL's convert("RGB") and convert("L"). All but
+// JPEG must match exactly; JPEGs within the IDCT's rounding.
 func TestColourConversionMatchesPIL(t *testing.T) {
 	m := loadManifest(t)
 	if len(m.Colour) < 20 {
@@ -101,12 +100,15 @@ func TestColourConversionMatchesPIL(t *testing.T) {
 					t.Fatalf("%s: got %dx%dx%d, PIL %dx%d (%d bytes)", c.File, p.w, p.h, p.c, c.Width, c.Height, len(want))
 				}
 				maxd, mean := diffStats(p.pix, want)
+				if maxd > 0 {
+					t.Logf("%s channels=%d: max diff %d, mean %.3f from PIL", c.File, ch, maxd, mean)
+				}
+				// JPEG: Go's IDCT differs from libjpeg-turbo's by ±1–2 levels;
+				// upsampling and colour maths are libjpeg's (ycbcr.go).
+				// Everything else, lossy WebP included, must be exact.
 				maxAllowed, meanAllowed := 0, 0.0
-				if c.Lossy {
-					maxAllowed, meanAllowed = 12, 2.0
-					if c.Name == "jpeg_gray" || c.Name == "jpeg_rgb444" || c.Name == "jpeg_cmyk" {
-						maxAllowed, meanAllowed = 4, 1.0
-					}
+				if c.Format == "JPEG" {
+					maxAllowed, meanAllowed = 3, 0.1
 				}
 				if maxd > maxAllowed || mean > meanAllowed {
 					t.Errorf("%s channels=%d (PIL mode %s): max diff %d (allowed %d), mean %.3f (allowed %.1f)",

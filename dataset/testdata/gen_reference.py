@@ -67,6 +67,11 @@ add("webp_lossless", Image.fromarray(rgb, "RGB"), "WEBP", lossless=True)
 add("jpeg_gray", Image.fromarray(np.kron(gray, np.ones((4, 4), np.uint8)), "L"), "JPEG", quality=95)
 add("jpeg_rgb444", Image.fromarray(smooth, "RGB"), "JPEG", quality=95, subsampling=0)
 add("jpeg_rgb420", Image.fromarray(smooth, "RGB"), "JPEG", quality=95, subsampling=2)
+add("jpeg_rgb422", Image.fromarray(smooth, "RGB"), "JPEG", quality=95, subsampling=1)
+odd = rng.integers(0, 256, (H * 2 + 1, W * 2 + 1, 3), dtype=np.uint8)  # odd sizes, noisy chroma
+add("jpeg_rgb420_odd", Image.fromarray(odd, "RGB"), "JPEG", quality=90, subsampling=2)
+add("webp_lossy_odd", Image.fromarray(odd, "RGB"), "WEBP", quality=80)
+add("webp_lossy_even", Image.fromarray(smooth, "RGB"), "WEBP", quality=80)
 add("jpeg_cmyk", Image.fromarray(np.kron(cmyk, np.ones((4, 4, 1), np.uint8)), "CMYK"), "JPEG", quality=95)
 # A WebP (lossless) behind a .png name: the format must come from the content.
 Image.fromarray(rgb, "RGB").save(out("colour", "webp_named_png.png"), "WEBP", lossless=True)
@@ -79,7 +84,7 @@ for name, fname, fmt in cases:
     r.tofile(out("colour", name + ".rgb"))
     entry = {"name": name, "file": fname, "format": fmt, "pil_mode": im.mode,
              "width": im.size[0], "height": im.size[1],
-             "lossy": fmt in ("JPEG",)}
+             "lossy": fmt in ("JPEG",) or name.startswith("webp_lossy")}
     if l is not None:
         l.tofile(out("colour", name + ".l"))
         entry["has_l"] = True
