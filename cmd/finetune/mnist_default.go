@@ -33,11 +33,11 @@ type demoPlan struct {
 	FineLR         float64
 	Batch          int // batch for transfer and scratch
 	ScratchLR      float64
-	ValImages      int // test images shown as val_* per epoch (the final test uses all)
+	ValImages      int  // test images shown as val_* per epoch (the final test uses all)
 	NoScratch      bool // skip step 3 (tuning only)
 	Shift          int  // random ±Shift pixel translations when training on images (fine-tuning and scratch alike)
 	PretrainShift  int  // the same for pre-training
-	TestImages     int // 0 = the whole 5-9 test split
+	TestImages     int  // 0 = the whole 5-9 test split
 	Head           []int
 }
 
