@@ -15,44 +15,38 @@ var genericVec = vecKernels{
 	reluBackward: reluBackwardGo, sum: sumGo, dot: dotGo,
 }
 
-// sgemmKernel4x4Go is the pure-Go micro-kernel (see microKernel): 16 scalar
-// accumulators, A rows broadcast, one 4-float row of packed B per step.
+// sgemmKernel4x4Go is the pure-Go micro-kernel (see microKernel): a 4×4
+// tile computed as two 2×4 register blocks.
 func sgemmKernel4x4Go(k int, ap *float32, lda int, bp *float32, cp *float32, ldc int, beta float32, biasp *float32, flags int, _ *[3]prefetchPlan) {
 	if k <= 0 {
 		k = 0
 	}
 	a := unsafe.Slice(ap, 3*lda+k)
-	a0, a1, a2, a3 := a[0:k], a[lda:lda+k], a[2*lda:2*lda+k], a[3*lda:3*lda+k]
-	b := unsafe.Slice(bp, 4*k)
-	var c00, c01, c02, c03 float32
-	var c10, c11, c12, c13 float32
-	var c20, c21, c22, c23 float32
-	var c30, c31, c32, c33 float32
-	for p := range k {
-		bb := b[4*p : 4*p+4 : 4*p+4]
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-		x := a0[p]
-		c00 += x * b0
-		c01 += x * b1
-		c02 += x * b2
-		c03 += x * b3
-		x = a1[p]
-		c10 += x * b0
-		c11 += x * b1
-		c12 += x * b2
-		c13 += x * b3
-		x = a2[p]
-		c20 += x * b0
-		c21 += x * b1
-		c22 += x * b2
-		c23 += x * b3
-		x = a3[p]
-		c30 += x * b0
-		c31 += x * b1
-		c32 += x * b2
-		c33 += x * b3
+	var acc [16]float32
+	// Two passes of 2 rows × 4 columns: 8 accumulators + 4 B values + 1 A
+	// value fit the 15 float registers Go has; B is re-read from L1.
+	for half := 0; half < 2; half++ {
+		r := 2 * half
+		a0, a1 := a[r*lda:r*lda+k:r*lda+k], a[(r+1)*lda:(r+1)*lda+k:(r+1)*lda+k]
+		b := unsafe.Slice(bp, 4*k)
+		var c00, c01, c02, c03 float32
+		var c10, c11, c12, c13 float32
+		for p := 0; p < len(a0) && p < len(a1) && len(b) >= 4; p++ {
+			b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+			b = b[4:]
+			x, y := a0[p], a1[p]
+			c00 += x * b0
+			c01 += x * b1
+			c02 += x * b2
+			c03 += x * b3
+			c10 += y * b0
+			c11 += y * b1
+			c12 += y * b2
+			c13 += y * b3
+		}
+		acc[4*r], acc[4*r+1], acc[4*r+2], acc[4*r+3] = c00, c01, c02, c03
+		acc[4*r+4], acc[4*r+5], acc[4*r+6], acc[4*r+7] = c10, c11, c12, c13
 	}
-	acc := [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
 	c := unsafe.Slice(cp, 3*ldc+4)
 	var bias []float32
 	if biasp != nil {
