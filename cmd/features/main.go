@@ -50,6 +50,7 @@ import (
 
 	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/tensor"
 	"github.com/gotransfer/gotransfer/vgg"
 	"github.com/gotransfer/gotransfer/vgg/npy"
 )
@@ -324,7 +325,7 @@ func writeOutputs(out string, shape []int, feats []float32, srcs []string, label
 	if err := writeTextAtomic(base+"_files.txt", strings.Join(srcs, "\n")+"\n"); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "features: wrote %s %v and %s\n", out, shape, base+"_files.txt")
+	fmt.Fprintf(stderr, "features: wrote %s %v and %s\n", out, tensor.Shape(shape), base+"_files.txt")
 	if !folder {
 		return nil
 	}
