@@ -61,28 +61,34 @@ const Default = F4
 // String returns "F2" or "F4".
 func (v Variant) String() string { return fmt.Sprintf("F%d", int(v)) }
 
-// Plan holds the transformed kernel U = G g Gᵀ of one 3x3 conv layer and the
-// per-worker buffers, so repeated calls transform the weights once and
-// allocate nothing. The backward (transposed) kernel transform is built on
-// the first BackwardData call.
+// Plan holds the transformed kernel U = G g Gᵀ of one 3x3 conv layer, so
+// repeated calls transform the weights once and allocate nothing. The
+// forward transform is built on the first Forward, the backward (transposed)
+// one on the first BackwardData.
 //
-// A Plan caches the weights: after the kernel changes (an optimizer step on a
-// trainable layer), call SetKernel before the next Forward/BackwardData, or
-// results use the old weights. For frozen layers build it once.
+// Weights: the Plan keeps a reference to the caller's kernel slice (no
+// copy). After the kernel changes (an optimizer step on a trainable layer),
+// call SetKernel before the next Forward/BackwardData, or results use the old
+// transform. For frozen layers build the Plan once.
+//
+// Memory: U takes α²·Cin·Cout floats (F4: 4x the kernel, F2: 1.8x), the
+// backward transform as much again plus a rotated kernel copy. Release
+// frees them (the next call re-transforms). The block buffers (V, M) are not
+// per Plan: a package-wide pool keeps one set per concurrently running
+// worker, each at most about 48 MiB (see blockTilesFor).
 //
 // A Plan is not safe for concurrent use; use one Plan per goroutine.
 type Plan struct {
 	variant   Variant
 	cin, cout int
-	kernel    []float32 // copy of the (3,3,Cin,Cout) kernel, for the lazy backward transform
+	kernel    []float32 // the caller's (3,3,Cin,Cout) kernel
 	u         []float32 // forward transform [α²][Cin][Cout]
-	uBack     []float32 // backward transform [α²][Cout][Cin], empty until needed
-	rotated   []float32 // (3,3,Cout,Cin) backward kernel, scratch
+	uBack     []float32 // backward transform [α²][Cout][Cin]
+	rotated   []float32 // (3,3,Cout,Cin) backward kernel
 	tmp       []float32 // kernel-transform scratch
+	uOK, bkOK bool      // u / uBack match kernel
 
 	// BlockTiles, if > 0, overrides the number of tiles per block (T).
-	// By default T is chosen from the channel counts so that a worker's
-	// V and M buffers stay within a few MiB.
 	BlockTiles int
 
 	// Workers, if > 0, caps the goroutines that run blocks (default
@@ -90,13 +96,13 @@ type Plan struct {
 	// GOMAXPROCS.
 	Workers int
 
-	workspaces []*workspace
-	job        job
+	ws  []*workspace // the workspaces of the running call (from the pool)
+	job job
 }
 
-// NewPlan transforms kernel (3,3,cin,cout) (Keras layout: kernel[((kh*3+kw)*cin+ci)*cout+co])
-// for the given variant. It panics if len(kernel) != 9·cin·cout or the
-// variant is not F2 or F4.
+// NewPlan makes a plan for kernel (3,3,cin,cout) (Keras layout:
+// kernel[((kh*3+kw)*cin+ci)*cout+co]) and the given variant. It panics if
+// len(kernel) != 9·cin·cout or the variant is not F2 or F4.
 func NewPlan(kernel []float32, cin, cout int, v Variant) *Plan {
 	if v != F2 && v != F4 {
 		panic(fmt.Sprintf("winograd.NewPlan: unknown variant %d (want F2 or F4)", int(v)))
@@ -106,17 +112,27 @@ func NewPlan(kernel []float32, cin, cout int, v Variant) *Plan {
 	return p
 }
 
-// SetKernel re-transforms the plan for new weights (same shape); call it
-// after every weight update of a trainable layer. It panics on a wrong length.
+// SetKernel points the plan at new (or updated) weights of the same shape;
+// call it after every weight update of a trainable layer. The transforms
+// are redone lazily by the next Forward/BackwardData (about 2 ms per
+// 512x512 layer and transform). It panics on a wrong length.
 func (p *Plan) SetKernel(kernel []float32) {
 	if len(kernel) != 9*p.cin*p.cout {
 		panic(fmt.Sprintf("winograd: kernel has %d floats, want 3·3·%d·%d = %d", len(kernel), p.cin, p.cout, 9*p.cin*p.cout))
 	}
-	p.kernel = append(p.kernel[:0], kernel...)
-	alpha := int(p.variant) + 2
-	p.tmp = grow(p.tmp, alpha*3*max(p.cin, p.cout))
-	p.u = transformKernel(p.u, p.tmp, p.kernel, p.cin, p.cout, int(p.variant))
-	p.uBack = p.uBack[:0]
+	p.kernel = kernel
+	p.uOK, p.bkOK = false, false
+}
+
+// Release frees the plan's transformed kernels; the next call rebuilds them.
+func (p *Plan) Release() {
+	p.u, p.uBack, p.rotated, p.tmp = nil, nil, nil, nil
+	p.uOK, p.bkOK = false, false
+}
+
+// Bytes is the memory the plan holds now (transformed kernels and scratch).
+func (p *Plan) Bytes() int {
+	return 4 * (cap(p.u) + cap(p.uBack) + cap(p.rotated) + cap(p.tmp))
 }
 
 // Variant returns the plan's tile variant.
@@ -130,6 +146,11 @@ func (p *Plan) Forward(x []float32, n, h, w int, bias []float32, relu bool, y []
 	checkLen("y", y, n*h*w*p.cout)
 	if bias != nil {
 		checkLen("bias", bias, p.cout)
+	}
+	if !p.uOK {
+		p.tmp = grow(p.tmp, (int(p.variant)+2)*3*max(p.cin, p.cout))
+		p.u = transformKernel(p.u, p.tmp, p.kernel, p.cin, p.cout, int(p.variant))
+		p.uOK = true
 	}
 	p.run(x, n, h, w, p.cin, p.u, p.cout, bias, relu, y)
 }
@@ -146,9 +167,11 @@ func (p *Plan) Forward(x []float32, n, h, w int, bias []float32, relu bool, y []
 func (p *Plan) BackwardData(dy []float32, n, h, w int, dx []float32) {
 	checkLen("dy", dy, n*h*w*p.cout)
 	checkLen("dx", dx, n*h*w*p.cin)
-	if len(p.uBack) == 0 {
+	if !p.bkOK {
+		p.tmp = grow(p.tmp, (int(p.variant)+2)*3*max(p.cin, p.cout))
 		p.rotated = rotateKernel(p.rotated, p.kernel, p.cin, p.cout)
 		p.uBack = transformKernel(p.uBack, p.tmp, p.rotated, p.cout, p.cin, int(p.variant))
+		p.bkOK = true
 	}
 	p.run(dy, n, h, w, p.cout, p.uBack, p.cin, nil, false, dx)
 }
@@ -340,13 +363,11 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []
 		j.blockTiles = (j.tiles + j.nblocks - 1) / j.nblocks
 		j.nblocks = (j.tiles + j.blockTiles - 1) / j.blockTiles
 	}
-	for len(p.workspaces) < workers {
-		p.workspaces = append(p.workspaces, &workspace{})
+	p.ws = getWorkspaces(p.ws[:0], workers)
+	for _, ws := range p.ws {
+		ws.ensure(j)
 	}
-	for i := 0; i < workers; i++ {
-		p.workspaces[i].ensure(j)
-	}
-	j.ws = p.workspaces
+	j.ws = p.ws
 	j.next.Store(0)
 	if workers > 1 {
 		startPool(workers - 1)
@@ -357,7 +378,38 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []
 	}
 	j.work(0)
 	j.wg.Wait()
-	j.x, j.u, j.bias, j.y = nil, nil, nil, nil
+	putWorkspaces(p.ws)
+	clear(p.ws)
+	j.x, j.u, j.bias, j.y, j.ws = nil, nil, nil, nil, nil
+}
+
+// wsPool holds idle workspaces shared by all plans: layers run one after
+// another, so the buffers are sized by the largest layer, not summed.
+var wsPool struct {
+	mu   sync.Mutex
+	free []*workspace
+}
+
+// getWorkspaces appends n workspaces from the pool (new ones if empty) to dst.
+func getWorkspaces(dst []*workspace, n int) []*workspace {
+	wsPool.mu.Lock()
+	defer wsPool.mu.Unlock()
+	for ; n > 0; n-- {
+		if k := len(wsPool.free); k > 0 {
+			dst = append(dst, wsPool.free[k-1])
+			wsPool.free = wsPool.free[:k-1]
+		} else {
+			dst = append(dst, &workspace{})
+		}
+	}
+	return dst
+}
+
+// putWorkspaces returns workspaces to the pool.
+func putWorkspaces(ws []*workspace) {
+	wsPool.mu.Lock()
+	wsPool.free = append(wsPool.free, ws...)
+	wsPool.mu.Unlock()
 }
 
 func (ws *workspace) ensure(j *job) {

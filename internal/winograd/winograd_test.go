@@ -275,6 +275,22 @@ func TestSetKernel(t *testing.T) {
 	if e := relErr(dx, backRef64(dy, n, h, w, cout, k2, cin)); e > 1e-5 {
 		t.Errorf("backward after SetKernel: relative error %.3g", e)
 	}
+	// Release frees the transforms; the next calls rebuild them.
+	if b := p.Bytes(); b < 4*2*36*cin*cout {
+		t.Errorf("Bytes() = %d before Release, want at least the two transforms %d", b, 4*2*36*cin*cout)
+	}
+	p.Release()
+	if b := p.Bytes(); b != 0 {
+		t.Errorf("Bytes() = %d after Release", b)
+	}
+	p.BackwardData(dy, n, h, w, dx)
+	if e := relErr(dx, backRef64(dy, n, h, w, cout, k2, cin)); e > 1e-5 {
+		t.Errorf("backward after Release: relative error %.3g", e)
+	}
+	p.Forward(x, n, h, w, nil, false, y)
+	if e := relErr(y, convRef64(x, n, h, w, cin, k2, cout, nil, false)); e > 1e-5 {
+		t.Errorf("forward after Release: relative error %.3g", e)
+	}
 }
 
 // TestNaNPropagates: a NaN input must not be hidden by ReLU or the transforms.
