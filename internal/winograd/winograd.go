@@ -58,6 +58,29 @@ const (
 // TestAccuracyVGG16Layers) and it does 1.8x fewer multiplications than F2.
 const Default = F4
 
+// Choose picks the variant for a stride-1 3x3 'same' convolution of n
+// images of h×w, or ok = false when direct convolution (im2col/implicit
+// GEMM) should be used instead. kernels.Sgemm repacks the transformed
+// kernel (Cin×Cout) on every call, so Winograd needs enough tiles per GEMM
+// to amortise that: measured per core on VGG16 shapes, F4 beats im2col by
+// 1.7-3x from 49 tiles up, but loses at 16 (block5 at batch 1: 58 vs 90
+// GFLOP/s), where F2 (49 tiles) still wins slightly. Cin < 8 (the RGB input
+// layer) also works, at lower speed (scalar channel tail), but still beats
+// im2col there.
+func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
+	tiles := func(m int) int { return n * ((h + m - 1) / m) * ((w + m - 1) / m) }
+	switch {
+	case tiles(4) >= minTiles:
+		return F4, true
+	case tiles(2) >= minTiles:
+		return F2, true
+	}
+	return 0, false
+}
+
+// minTiles is Choose's threshold (tiles per call).
+const minTiles = 40
+
 // String returns "F2" or "F4".
 func (v Variant) String() string { return fmt.Sprintf("F%d", int(v)) }
 

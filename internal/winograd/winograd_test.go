@@ -356,3 +356,23 @@ func TestBadArgs(t *testing.T) {
 	mustPanic("bias length", func() { p.Forward(make([]float32, 16), 1, 2, 2, make([]float32, 2), false, make([]float32, 20)) })
 	mustPanic("dx length", func() { p.BackwardData(make([]float32, 20), 1, 2, 2, make([]float32, 3)) })
 }
+
+// TestChoose pins the variant choice on the VGG16 shapes the benchmarks measured.
+func TestChoose(t *testing.T) {
+	cases := []struct {
+		n, hw  int
+		want   Variant
+		wantOK bool
+	}{
+		{1, 224, F4, true}, {16, 224, F4, true}, {1, 28, F4, true}, // 49 tiles with F4
+		{1, 14, F2, true}, // F4: 16 tiles, F2: 49
+		{16, 14, F4, true},
+		{1, 7, 0, false}, {1, 1, 0, false},
+	}
+	for _, c := range cases {
+		v, ok := Choose(c.n, c.hw, c.hw, 512, 512)
+		if v != c.want || ok != c.wantOK {
+			t.Errorf("Choose(n=%d, %dx%d) = %v, %v; want %v, %v", c.n, c.hw, c.hw, v, ok, c.want, c.wantOK)
+		}
+	}
+}
