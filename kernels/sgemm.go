@@ -32,7 +32,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	j := jobPool.Get().(*gemmJob)
+	j := getJob()
 	j.gemmArgs = gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	j.run()
@@ -62,7 +62,7 @@ func SgemmRows(m, n, k int, alpha float32, rows RowSource, b []float32, ldb int,
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	j := jobPool.Get().(*gemmJob)
+	j := getJob()
 	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: alpha, rows: rows,
 		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	j.run()
@@ -103,7 +103,7 @@ func SgemmRowsBiasReLU(m, n, k int, rows RowSource, b []float32, ldb int, bias [
 		}
 		return
 	}
-	j := jobPool.Get().(*gemmJob)
+	j := getJob()
 	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: 1, rows: rows,
 		b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, bias: bias, relu: relu}
 	j.run()
@@ -167,9 +167,29 @@ type gemmArgs struct {
 	relu           bool      // clamp C at zero on the last k pass
 }
 
-var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+// jobs is a free list of gemmJobs (not a sync.Pool, which the GC empties:
+// steady-state calls must not allocate).
+var jobs struct {
+	sync.Mutex
+	free []*gemmJob
+}
 
+func getJob() *gemmJob {
+	jobs.Lock()
+	defer jobs.Unlock()
+	if n := len(jobs.free); n > 0 {
+		j := jobs.free[n-1]
+		jobs.free = jobs.free[:n-1]
+		return j
+	}
+	return new(gemmJob)
+}
+
+// release returns the job to the free list, dropping its references to the
+// caller's slices.
 func (j *gemmJob) release() {
 	j.gemmArgs = gemmArgs{}
-	jobPool.Put(j)
+	jobs.Lock()
+	jobs.free = append(jobs.free, j)
+	jobs.Unlock()
 }
