@@ -42,8 +42,13 @@ type LoadOptions struct {
 //
 // Weight names seen in the wild: "block1_conv1_W_1:0" (Keras 1 ImageNet
 // files), "block1_conv1/kernel:0" (tf.keras 2.x), "block1_conv1/kernel"
-// (Keras 3). Names are never interpreted: values are taken in weight_names
-// order, which for Conv2D and Dense is kernel then bias.
+// (Keras 3). Names are not interpreted: values are taken in weight_names
+// order, which for Conv2D and Dense is kernel then bias. One extension to
+// Keras's rules: the group of a nested model (the Keras blog's
+// Sequential([conv_base, Flatten(), Dense(...)]) saved whole, where group
+// "vgg16" holds all the base's weights as "block1_conv1/kernel:0", ...) is
+// split into its inner layers by the second-to-last segment of each weight
+// name, so such files load into our flat model.
 
 // fileLayer is one layer group of a weights file that holds weights.
 type fileLayer struct {
@@ -193,11 +198,62 @@ func LoadKerasWeightsFrom(m *nn.Model, r io.ReaderAt, size int64, name string, o
 	return nil
 }
 
+// expandNested splits the group of a nested model (Keras's
+// Sequential([conv_base, ...]) saved with model.save: one file layer "vgg16"
+// whose weight_names are "block1_conv1/kernel:0", ... and whose datasets sit
+// at those paths) into one fileLayer per inner layer. Inner layer names are
+// the second-to-last path segment of each weight name; known says which
+// names are acceptable. It reports false (and returns nothing) unless every
+// weight maps to a known inner layer and each inner layer's weights are
+// contiguous.
+func expandNested(fl fileLayer, known func(string) bool) ([]fileLayer, bool) {
+	var out []fileLayer
+	done := map[string]bool{}
+	for i, w := range fl.weights {
+		parts := strings.Split(strings.TrimSuffix(w, ":0"), "/")
+		if len(parts) < 2 {
+			return nil, false
+		}
+		sub := parts[len(parts)-2]
+		if !known(sub) {
+			return nil, false
+		}
+		if len(out) == 0 || out[len(out)-1].name != sub {
+			if done[sub] {
+				return nil, false
+			}
+			done[sub] = true
+			out = append(out, fileLayer{name: sub, group: fl.group})
+		}
+		last := &out[len(out)-1]
+		last.weights = append(last.weights, w)
+		last.datasets = append(last.datasets, fl.datasets[i])
+	}
+	return out, len(out) > 0
+}
+
+// flattenNested replaces the groups of nested models by their inner layers
+// (see expandNested) when the outer name is not known itself.
+func flattenNested(layers []fileLayer, known func(string) bool) []fileLayer {
+	var out []fileLayer
+	for _, fl := range layers {
+		if !known(fl.name) {
+			if subs, ok := expandNested(fl, known); ok {
+				out = append(out, subs...)
+				continue
+			}
+		}
+		out = append(out, fl)
+	}
+	return out
+}
+
 func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
 	layers, err := readFileLayers(f)
 	if err != nil {
 		return err
 	}
+	layers = flattenNested(layers, func(name string) bool { return m.Layer(name) != nil })
 	warn := func(format string, a ...any) {
 		if opt.Warnings != nil {
 			fmt.Fprintf(opt.Warnings, "vgg: skipping "+format+"\n", a...)
@@ -220,6 +276,10 @@ func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
 	var plan []assignment
 	inFile := map[string]bool{}
 	for _, fl := range layers {
+		if inFile[fl.name] {
+			problems = append(problems, fmt.Sprintf("layer %q: its weights appear twice in the file", fl.name))
+			continue
+		}
 		inFile[fl.name] = true
 		l := m.Layer(fl.name)
 		if l == nil {
@@ -358,6 +418,9 @@ func inspect(f *hdf5.File) (WeightsInfo, error) {
 	if err != nil {
 		return wi, err
 	}
+	layers = flattenNested(layers, func(name string) bool {
+		return convName.MatchString(name) || name == "fc1" || name == "fc2" || name == "predictions"
+	})
 	byName := map[string]fileLayer{}
 	var convs [5]int
 	for _, fl := range layers {

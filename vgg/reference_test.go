@@ -133,3 +133,28 @@ func TestReferenceOtherDepths(t *testing.T) {
 		closeTo(t, fmt.Sprintf("VGG%d block5_pool", depth), m.Forward(x, false), loadRef(t, fmt.Sprintf("ref_vgg%d_notop_block5_pool", depth)))
 	}
 }
+
+// The Keras blog's fine-tuning model saved whole by tf.keras
+// (Sequential([conv_base, Flatten(), Dense(8, relu), Dense(2, softmax)])):
+// the nested "vgg16" group loads into our flat base + head.
+func TestReferenceNestedModelSave(t *testing.T) {
+	m, err := New(Config{Depth: 16, InputShape: [3]int{64, 48, 3}, Width: fixtureWidth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []nn.Layer{nn.NewFlatten("flatten"), nn.NewDense("dense", 64, 8, true), NewSoftmaxDense("dense_1", 8, 2)} {
+		if err := m.Add(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := LoadKerasWeights(m, "testdata/nested_vgg16_head_w16_tfkeras.h5", LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	x := loadImages(t)
+	PreprocessInput(x)
+	closeTo(t, "nested save, head output", m.Forward(x, false), loadRef(t, "ref_nested_head_output"))
+	wi, err := InspectKerasWeights("testdata/nested_vgg16_head_w16_tfkeras.h5")
+	if err != nil || wi.Depth != 16 || wi.Width != fixtureWidth || wi.IncludeTop {
+		t.Errorf("inspect nested file: %+v, %v", wi, err)
+	}
+}

@@ -34,6 +34,10 @@ Files written:
                                     groups created in sorted order,
                                     top_level_model_weights group
   vgg16_notop_w16_gzip.h5           same conv weights, chunked + shuffle + gzip
+  nested_vgg16_head_w16_tfkeras.h5  the Keras blog's fine-tuned model saved whole: group
+                                    "vgg16" holding every base weight, then flatten,
+                                    dense (64->8 relu), dense_1 (8->2 softmax)
+  ref_nested_head_output.npy        its output on img.npy
   vgg16_notop_w16_gzip_latest.h5    the same with libver='latest' (v3 superblock,
                                     new-style groups, fixed-array/single-chunk indexes)
   ref_vgg16_notop_avg.npy / _max.npy  global average / max pooled block5_pool
@@ -164,6 +168,36 @@ def write_tfkeras(path, layers):
         ow.create_dataset("Adam/iter:0", data=np.int64(7))
 
 
+def write_nested(path, base, head):
+    """tf.keras 2.x model.save('x.h5') of the Keras blog's fine-tuning model
+    Sequential([conv_base, Flatten(), Dense(8, relu), Dense(2, softmax)]):
+    model_weights/layer_names = vgg16, flatten, dense, dense_1; the group
+    "vgg16" holds every base weight as "block1_conv1/kernel:0", ..."""
+    vstr = h5py.string_dtype(encoding="utf-8")
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.11.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "sequential"}})
+        mw = f.create_group("model_weights")
+        names = ["vgg16"] + [n for n, _ in head]
+        mw.attrs.create("layer_names", names, dtype=vstr)
+        g = mw.create_group("vgg16")
+        wn, vals = [], []
+        for name, ws in base:
+            if ws:
+                wn += [f"{name}/kernel:0", f"{name}/bias:0"]
+                vals += ws
+        g.attrs.create("weight_names", wn, dtype=vstr)
+        for n, v in zip(wn, vals):
+            g.create_dataset(n, data=v)
+        for name, ws in head:
+            g = mw.create_group(name)
+            hn = [f"{name}/kernel:0", f"{name}/bias:0"] if ws else []
+            g.attrs.create("weight_names", hn, dtype=vstr)
+            for n, v in zip(hn, ws):
+                g.create_dataset(n, data=v)
+
+
 def write_keras3(path, layers):
     """Keras 3 legacy .h5 (save_weights_to_hdf5_group): names without ':0',
     groups created in sorted order, top_level_model_weights; contiguous
@@ -220,6 +254,18 @@ def main():
     write_tfkeras("vgg16_notop_w16_tfkeras.h5", base)
     write_keras3("vgg16_notop_w16_keras3.h5", base)
     write_chunked("vgg16_notop_w16_gzip.h5", base, None)
+
+    # nested full-model save: base + flatten + dense (64->8, relu) + dense_1 (8->2, softmax)
+    hr = np.random.default_rng(7)  # own stream: leaves the other fixtures unchanged
+    head = [("flatten", []),
+            ("dense", [hr.normal(0, 0.05, size=(64, 8)).astype(np.float32), hr.normal(0.1, 0.05, size=(8,)).astype(np.float32)]),
+            ("dense_1", [hr.normal(0, 0.02, size=(8, 2)).astype(np.float32), np.array([0.1, -0.1], np.float32)])]
+    write_nested("nested_vgg16_head_w16_tfkeras.h5", base, head)
+    x = torch.from_numpy(forward(img, base)["block5_pool"].astype(np.float64)).reshape(2, -1)  # NHWC flatten
+    for name, ws in head[1:]:
+        x = F.linear(x, torch.from_numpy(ws[0].astype(np.float64)).t(), torch.from_numpy(ws[1].astype(np.float64)))
+        x = F.relu(x) if name == "dense" else torch.softmax(x, dim=1)
+    np.save("ref_nested_head_output.npy", x.numpy().astype(np.float32))
     write_chunked("vgg16_notop_w16_gzip_latest.h5", base, "latest")
     np.save("ref_vgg16_notop_avg.npy", forward(img, base, "avg")["avg"])
     np.save("ref_vgg16_notop_max.npy", forward(img, base, "max")["max"])
