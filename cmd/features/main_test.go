@@ -96,6 +96,20 @@ func TestFilesPooledMatchesPyTorch(t *testing.T) {
 	}
 }
 
+// A whole-model tf.keras save of base + head (nested "vgg16" group) gives
+// the same base features.
+func TestNestedModelFile(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.png")
+	writeFixturePNGs(t, a)
+	out := filepath.Join(dir, "n.npy")
+	var log bytes.Buffer
+	if err := run([]string{"-weights", "../../vgg/testdata/nested_vgg16_head_w16_tfkeras.h5", "-size", "64", "-pooling", "avg", "-o", out, a}, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	closeRows(t, "nested-file features", readNpy(t, out), []int{0}, readNpy(t, "../../vgg/testdata/ref_features_64_avg.npy"))
+}
+
 func TestFolderNHWC(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "train")
