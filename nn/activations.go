@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gotransfer/gotransfer/kernels"
 	"github.com/gotransfer/gotransfer/tensor"
 )
 
@@ -30,12 +31,8 @@ func (r *ReLU) OutputShape(in tensor.Shape) (tensor.Shape, error) { return in.Cl
 
 // Forward returns max(x, 0) in a new tensor.
 func (r *ReLU) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
-	y := tensor.New(x.Shape...)
-	for i, v := range x.Data {
-		if v > 0 {
-			y.Data[i] = v
-		}
-	}
+	y, _ := r.output(x.Shape...)
+	kernels.Relu(y.Data, x.Data)
 	r.y = nil
 	if r.retain(training) {
 		r.y = y
@@ -51,12 +48,8 @@ func (r *ReLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !r.inputGrad {
 		return nil
 	}
-	dx := tensor.New(r.y.Shape...)
-	for i, v := range r.y.Data {
-		if v > 0 {
-			dx.Data[i] = dy.Data[i]
-		}
-	}
+	dx, _ := r.gradInput(r.y.Shape)
+	kernels.ReluBackward(dx.Data, dy.Data, r.y.Data)
 	return dx
 }
 
@@ -169,6 +162,9 @@ type Dropout struct {
 	rng  *tensor.RNG
 	mask []float32 // 0 or 1/(1−rate) per element, kept for Backward
 	shp  tensor.Shape
+
+	maskBuf []float32    // mask storage reused inside a Model
+	shpBuf  tensor.Shape // shp storage
 }
 
 // NewDropout returns a Dropout layer; rate must be in [0, 1).
@@ -204,18 +200,26 @@ func (d *Dropout) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		return x
 	}
 	scale := float32(1 / (1 - d.rate))
-	y := tensor.New(x.Shape...)
+	y, _ := d.output(x.Shape...)
 	var mask []float32
 	if d.retain(training) {
-		mask = make([]float32, len(x.Data))
-		d.mask, d.shp = mask, x.Shape.Clone()
+		if d.reuse {
+			d.maskBuf = ensure(d.maskBuf, len(x.Data))
+			mask = d.maskBuf
+		} else {
+			mask = make([]float32, len(x.Data))
+		}
+		d.mask, d.shp = mask, append(d.shpBuf[:0], x.Shape...)
+		d.shpBuf = d.shp
 	}
 	for i, v := range x.Data {
+		out, keep := float32(0), float32(0)
 		if d.rng.Float64() >= d.rate {
-			y.Data[i] = v * scale
-			if mask != nil {
-				mask[i] = scale
-			}
+			out, keep = v*scale, scale
+		}
+		y.Data[i] = out
+		if mask != nil {
+			mask[i] = keep
 		}
 	}
 	return y
@@ -232,7 +236,7 @@ func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if d.mask == nil {
 		return dy
 	}
-	dx := tensor.New(d.shp...)
+	dx, _ := d.gradInput(d.shp)
 	for i, m := range d.mask {
 		dx.Data[i] = dy.Data[i] * m
 	}

@@ -41,13 +41,16 @@ type Conv2D struct {
 	// backward state (only on training Forward with keep)
 	x      *tensor.Tensor // input, kept when the kernel is trainable (for dW)
 	y      *tensor.Tensor // output, kept when ReLU is fused (for the mask)
-	xShape tensor.Shape
+	xShape tensor.Shape   // input shape; nil when no backward state is kept
 	gh, gw axisGeom
 
 	// scratch reused across calls
-	tile []float32 // bounded im2col / dPatches tile
-	dz   []float32 // dy masked by ReLU
-	wt   []float32 // flipped, transposed kernel for the stride-1 dx GEMM
+	tile    []float32 // bounded im2col / dPatches tile
+	dz      []float32 // dy masked by ReLU
+	wt      []float32 // flipped, transposed kernel for the stride-1 dx GEMM
+	fwd     patches   // im2col description of the current Forward
+	fwdRows kernels.RowSource
+	shape   tensor.Shape // storage for xShape
 }
 
 // NewConv2D returns a convolution with zero weights (see InitParams). It
@@ -136,7 +139,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	}
 	N, H, W := x.Shape[0], x.Shape[1], x.Shape[2]
 	M, K := N*gh.out*gw.out, c.kh*c.kw*c.cin
-	y := tensor.New(N, gh.out, gw.out, c.cout)
+	y, _ := c.output(N, gh.out, gw.out, c.cout) // fully overwritten below
 	w := c.Kernel.Value.Data
 	var bias []float32
 	if c.Bias != nil {
@@ -149,11 +152,17 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	} else {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.
-		kernels.SgemmRowsBiasReLU(M, c.cout, K, c.patchesOf(x.Data, H, W, gh, gw).rows, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
+		c.fwd = *c.patchesOf(x.Data, H, W, gh, gw)
+		if c.fwdRows == nil {
+			c.fwdRows = c.fwd.rows // bound once to &c.fwd: no allocation per call
+		}
+		kernels.SgemmRowsBiasReLU(M, c.cout, K, c.fwdRows, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
+		c.fwd.src = nil
 	}
 	c.x, c.y, c.xShape = nil, nil, nil
 	if c.retain(training) {
-		c.xShape, c.gh, c.gw = x.Shape.Clone(), gh, gw
+		c.shape = append(c.shape[:0], x.Shape...)
+		c.xShape, c.gh, c.gw = c.shape, gh, gw
 		if c.trainable {
 			c.x = x
 		}
@@ -260,7 +269,7 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
 	M, K, cin, cout := N*gh.out*gw.out, c.kh*c.kw*c.cin, c.cin, c.cout
 	w := c.Kernel.Value.Data
-	dx := tensor.New(c.xShape...)
+	dx, zeroed := c.gradInput(c.xShape)
 	if c.pointwise(gh, gw) { // dx = dz·Wᵀ: (M × cout)·(cout × cin)
 		kernels.Sgemm(false, true, M, K, cout, 1, dz, cout, w, cout, 0, dx.Data, K)
 		return dx
@@ -286,7 +295,10 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 		kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
 		return dx
 	}
-	// General stride: dPatches = dz·Wᵀ per tile, then col2im.
+	// General stride: dPatches = dz·Wᵀ per tile, then col2im (which accumulates).
+	if !zeroed {
+		dx.Zero()
+	}
 	src := c.patchesOf(nil, H, W, gh, gw)
 	T := tileRows(M, K)
 	c.tile = ensure(c.tile, T*K)

@@ -62,7 +62,7 @@ func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		panic("nn: " + err.Error())
 	}
 	N := x.Shape[0]
-	y := tensor.New(N, d.out)
+	y, _ := d.output(N, d.out) // overwritten (beta = 0)
 	kernels.Sgemm(false, false, N, d.out, d.in, 1, x.Data, d.in, d.Kernel.Value.Data, d.out, 0, y.Data, d.out)
 	biasReLU(y.Data, d.Bias.Value.Data, d.out, d.relu)
 	d.x, d.y, d.n = nil, nil, 0
@@ -117,7 +117,7 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !d.inputGrad {
 		return nil
 	}
-	dx := tensor.New(N, d.in)
+	dx, _ := d.gradInput(tensor.Shape{N, d.in}) // overwritten (beta = 0)
 	kernels.Sgemm(false, true, N, d.in, d.out, 1, dz, d.out, d.Kernel.Value.Data, d.out, 0, dx.Data, d.in)
 	return dx
 }

@@ -17,6 +17,9 @@ type GlobalPool2D struct {
 	max    bool
 	xShape tensor.Shape
 	argmax []int32 // max: flat index into x of each (n, c) winner
+
+	argBuf []int32      // argmax storage reused inside a Model
+	shape  tensor.Shape // xShape storage
 }
 
 // NewGlobalAvgPool2D returns Keras's GlobalAveragePooling2D: (N,H,W,C) -> (N,C).
@@ -53,13 +56,22 @@ func (g *GlobalPool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		panic("nn: " + err.Error())
 	}
 	N, HW, C := x.Shape[0], x.Shape[1]*x.Shape[2], x.Shape[3]
-	y := tensor.New(N, C)
+	y, zeroed := g.output(N, C)
+	if !zeroed {
+		y.Zero() // the average accumulates
+	}
 	g.xShape, g.argmax = nil, nil
 	var arg []int32
 	if g.retain(training) {
-		g.xShape = x.Shape.Clone()
+		g.shape = append(g.shape[:0], x.Shape...)
+		g.xShape = g.shape
 		if g.max {
-			arg = make([]int32, N*C)
+			if g.reuse && cap(g.argBuf) >= N*C {
+				arg = g.argBuf[:N*C]
+			} else {
+				arg = make([]int32, N*C)
+				g.argBuf = arg
+			}
 			g.argmax = arg
 		}
 	}
@@ -104,9 +116,12 @@ func (g *GlobalPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !g.inputGrad {
 		return nil
 	}
-	dx := tensor.New(g.xShape...)
+	dx, zeroed := g.gradInput(g.xShape)
 	N, HW, C := g.xShape[0], g.xShape[1]*g.xShape[2], g.xShape[3]
 	if g.max {
+		if !zeroed {
+			dx.Zero()
+		}
 		for i, src := range g.argmax {
 			dx.Data[src] += dy.Data[i]
 		}

@@ -55,12 +55,24 @@ type BackwardPlanner interface {
 	RetainedBytes() int64
 }
 
-// base holds what every layer shares: name, trainable flag and backward plan.
+// base holds what every layer shares: name, trainable flag, backward plan
+// and the buffers a Model lends it.
 type base struct {
 	name      string
 	trainable bool
 	keep      bool // store backward state on training Forward
 	inputGrad bool // Backward computes dx
+
+	// Storage, set only by a Model (standalone layers allocate every call).
+	// dst is where the next Forward writes its output when it has exactly the
+	// output's size (the Model's activation pool, a micro-batch view of a
+	// segment output, or a per-layer buffer kept across steps); Forward
+	// consumes it. reuse lets Backward and Forward keep their dx, mask and
+	// argmax buffers across calls instead of allocating new ones: inside a
+	// Model a dx is consumed by the layer below before the next Backward.
+	dst   *tensor.Tensor
+	reuse bool
+	dx    *tensor.Tensor // reused dx (reuse only)
 }
 
 func newBase(name string) base { return base{name: name, trainable: true, keep: true, inputGrad: true} }
@@ -80,6 +92,70 @@ func (b *base) SetBackwardPlan(keep, inputGrad bool) { b.keep, b.inputGrad = kee
 
 // retain reports whether this Forward call must store backward state.
 func (b *base) retain(training bool) bool { return training && b.keep }
+
+// output returns the tensor Forward writes its (N, d1, ...) result into:
+// the Model-provided dst when its size matches (its shape is set to dims),
+// else a new tensor. zeroed reports whether the content is known to be zero;
+// layers that accumulate must clear it otherwise.
+func (b *base) output(dims ...int) (y *tensor.Tensor, zeroed bool) {
+	d := b.dst
+	b.dst = nil
+	if d != nil && len(d.Data) == sizeOf(dims) && len(d.Shape) == len(dims) {
+		copy(d.Shape, dims)
+		return d, false
+	}
+	return tensor.New(dims...), true
+}
+
+// gradInput returns the dx tensor of shape s for Backward: a buffer reused
+// across calls inside a Model, else a new tensor. zeroed as for output.
+func (b *base) gradInput(s tensor.Shape) (dx *tensor.Tensor, zeroed bool) {
+	if !b.reuse {
+		return tensor.New(s...), true
+	}
+	if b.dx == nil || len(b.dx.Shape) != len(s) || len(b.dx.Data) != s.Size() {
+		b.dx = tensor.New(s...)
+		return b.dx, true
+	}
+	copy(b.dx.Shape, s)
+	return b.dx, false
+}
+
+// sizeOf is the product of dims.
+func sizeOf(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// baseOf returns the shared state of a layer of this package whose dynamic
+// type is exactly one of ours (not a type embedding one), or nil. The Model
+// lends buffers and micro-batches only such layers: every one of them
+// computes each sample independently of the others and keeps nothing when
+// its backward plan says so.
+func baseOf(l Layer) *base {
+	switch t := l.(type) {
+	case *Conv2D:
+		return &t.base
+	case *Dense:
+		return &t.base
+	case *Pool2D:
+		return &t.base
+	case *GlobalPool2D:
+		return &t.base
+	case *ReLU:
+		return &t.base
+	case *Softmax:
+		return &t.base
+	case *Dropout:
+		return &t.base
+	case *Flatten:
+		return &t.base
+	}
+	return nil
+}
 
 func bytesOf(t *tensor.Tensor) int64 {
 	if t == nil {

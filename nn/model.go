@@ -17,6 +17,14 @@ type Model struct {
 	lowest    int   // lowest layer with trainable weights in the last training Forward (len(layers) if none)
 	trained   bool  // the last Forward was a training one (Backward allowed)
 	highWater int64 // max RetainedBytes summed over layers seen during Forward
+
+	// Activation storage (stream.go).
+	pool       bufPool          // buffers of the no-backward prefix
+	own        []*tensor.Tensor // per-layer outputs kept across training steps
+	hdr        []tensor.Tensor  // reusable tensor headers for micro-batch views
+	samples    []tensor.Shape   // per-sample output shape of each layer
+	plans      []streamPlan     // micro-batch segments per (batch, prefix)
+	chunkBytes int64            // micro-batch budget: 0 default, <0 whole batch
 }
 
 // NewModel builds a model for per-sample input shape input (e.g. (224,224,3)).
@@ -55,6 +63,7 @@ func (m *Model) Add(l Layer) error {
 	}
 	m.index[l.Name()] = len(m.layers)
 	m.layers = append(m.layers, l)
+	m.samples, m.plans, m.own, m.hdr = nil, nil, nil, nil
 	return nil
 }
 
@@ -137,10 +146,16 @@ func (m *Model) LowestTrainable() int {
 	return len(m.layers)
 }
 
-// Forward runs x (N, input...) through every layer. With training=true it
-// first plans backward: layers below the lowest trainable layer keep nothing,
-// layers from it upward keep what Backward needs, and the lowest trainable
-// layer will not compute dx. With training=false no layer keeps anything.
+// Forward runs x (N, input...) through every layer and returns a new output
+// tensor, which the caller owns. With training=true it first plans backward:
+// layers below the lowest trainable layer keep nothing, layers from it
+// upward keep what Backward needs, and the lowest trainable layer will not
+// compute dx. With training=false no layer keeps anything.
+//
+// The layers that keep nothing run as a stream of micro-batches through
+// pooled buffers (stream.go), so their activations cost a few chunk-sized
+// buffers instead of one whole-batch tensor per layer; the output is
+// bit-identical to a whole-batch pass.
 func (m *Model) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if len(x.Shape) != len(m.input)+1 || !x.Shape[1:].Equal(m.input) {
 		panic(fmt.Sprintf("nn: model %q: input %v, want (N, %v)", m.name, x.Shape, m.input))
@@ -154,13 +169,28 @@ func (m *Model) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		if bp, ok := l.(BackwardPlanner); ok {
 			bp.SetBackwardPlan(training && i >= m.lowest, i > m.lowest)
 		}
-	}
-	m.highWater = 0
-	for _, l := range m.layers {
-		x = l.Forward(x, training)
-		if r := m.RetainedBytes(); r > m.highWater {
-			m.highWater = r
+		if b := baseOf(l); b != nil {
+			b.reuse = true
 		}
+	}
+	m.highWater, m.pool.peak = 0, m.pool.inUse
+	prefix := m.lowest // the layers that keep nothing: [0, prefix)
+	if x.Shape[0] == 0 {
+		prefix = 0
+	}
+	if prefix > 0 {
+		x = m.stream(x, prefix, training)
+	}
+	for i := prefix; i < len(m.layers); i++ {
+		l := m.layers[i]
+		if b := baseOf(l); b != nil && i < len(m.layers)-1 && x.Shape[0] > 0 {
+			b.dst = m.ownOutput(i, x.Shape[0])
+		}
+		x = l.Forward(x, training)
+		if b := baseOf(l); b != nil {
+			b.dst = nil
+		}
+		m.noteRetained()
 	}
 	return x
 }

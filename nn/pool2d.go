@@ -35,6 +35,9 @@ type Pool2D struct {
 	argmax []int32 // max: flat NHWC input index of each output's winner (kept for Backward)
 	xShape tensor.Shape
 	gh, gw axisGeom
+
+	argBuf []int32      // argmax storage reused inside a Model
+	shape  tensor.Shape // xShape storage
 }
 
 // NewMaxPool2D returns Keras's MaxPooling2D(pool_size=(ph,pw), strides=(sh,sw), padding=padding).
@@ -143,13 +146,19 @@ func (p *Pool2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if err != nil {
 		panic("nn: " + err.Error())
 	}
-	y := tensor.New(x.Shape[0], gh.out, gw.out, x.Shape[3])
+	y, _ := p.output(x.Shape[0], gh.out, gw.out, x.Shape[3]) // every element written
 	p.argmax, p.xShape = nil, nil
 	var arg []int32
 	if p.retain(training) {
-		p.xShape, p.gh, p.gw = x.Shape.Clone(), gh, gw
+		p.shape = append(p.shape[:0], x.Shape...)
+		p.xShape, p.gh, p.gw = p.shape, gh, gw
 		if p.max {
-			arg = make([]int32, len(y.Data))
+			if p.reuse && cap(p.argBuf) >= len(y.Data) {
+				arg = p.argBuf[:len(y.Data)]
+			} else {
+				arg = make([]int32, len(y.Data))
+				p.argBuf = arg
+			}
 			p.argmax = arg
 		}
 	}
@@ -241,7 +250,10 @@ func (p *Pool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !p.inputGrad {
 		return nil
 	}
-	dx := tensor.New(p.xShape...)
+	dx, zeroed := p.gradInput(p.xShape) // accumulated into below
+	if !zeroed {
+		dx.Zero()
+	}
 	if p.max {
 		for o, src := range p.argmax {
 			if src >= 0 {
