@@ -196,6 +196,29 @@ func warp(dst []float32, src []uint8, h, w, c int, t Transform, fill fillMode, c
 				continue
 			}
 			o := out[j*c : j*c+c]
+			switch {
+			case fill == fillConstant && (r < 0 || cc < 0 || r > hm1 || cc > wm1):
+				for ch := range o {
+					o[ch] = cval
+				}
+				continue
+			case fill == fillNearest:
+				// Clamp, then interpolate with the far tap clamped too.
+				r = min(max(r, 0), hm1)
+				cc = min(max(cc, 0), wm1)
+				ri, ci := int(r), int(cc)
+				fr, fc := float32(r-float64(ri)), float32(cc-float64(ci))
+				ri1, ci1 := min(ri+1, h-1), min(ci+1, w-1)
+				w00, w01 := (1-fr)*(1-fc), (1-fr)*fc
+				w10, w11 := fr*(1-fc), fr*fc
+				k00, k01 := (ri*w+ci)*c, (ri*w+ci1)*c
+				k10, k11 := (ri1*w+ci)*c, (ri1*w+ci1)*c
+				for ch := range o {
+					o[ch] = w00*float32(src[k00+ch]) + w01*float32(src[k01+ch]) +
+						w10*float32(src[k10+ch]) + w11*float32(src[k11+ch])
+				}
+				continue
+			}
 			sampleBorder(o, src, h, w, c, r, cc, fill, cval)
 		}
 	}
