@@ -78,93 +78,94 @@ func (a *Attribute) Int64s() ([]int64, error) {
 
 // attrNames lists the attribute names of the object at addr.
 func (f *File) attrNames(addr uint64, path string) ([]string, error) {
-	var names []string
-	err := f.eachAttr(addr, path, func(b []byte) (bool, error) {
+	bodies, err := f.attrBodies(addr, path)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(bodies))
+	for _, b := range bodies {
 		name, err := f.attrName(b, path)
+		if err != nil {
+			return nil, err
+		}
 		names = append(names, name)
-		return false, err
-	})
-	return names, err
+	}
+	return names, nil
 }
 
 // attr finds and decodes the attribute called name of the object at addr.
 func (f *File) attr(addr uint64, path, name string) (*Attribute, error) {
-	var found *Attribute
-	err := f.eachAttr(addr, path, func(b []byte) (bool, error) {
-		n, err := f.attrName(b, path)
-		if err != nil || n != name {
-			return false, err
-		}
-		found, err = f.parseAttribute(b, path)
-		return true, err
-	})
+	bodies, err := f.attrBodies(addr, path)
 	if err != nil {
 		return nil, err
 	}
-	if found == nil {
-		return nil, f.errorf(ErrNotFound, path, "no attribute %q", name)
+	for _, b := range bodies {
+		n, err := f.attrName(b, path)
+		if err != nil {
+			return nil, err
+		}
+		if n == name {
+			return f.parseAttribute(b, path)
+		}
 	}
-	return found, nil
+	return nil, f.errorf(ErrNotFound, path, "no attribute %q", name)
 }
 
-// eachAttr calls fn with every attribute message body of the object at addr:
-// first those in its header, then those in dense storage. fn returns true to stop.
-func (f *File) eachAttr(addr uint64, path string, fn func([]byte) (bool, error)) error {
+// attrBodies returns (and caches) the attribute message bodies of the object
+// at addr: first those in its header, then those in dense storage.
+func (f *File) attrBodies(addr uint64, path string) ([][]byte, error) {
+	if b, ok := f.attrs[addr]; ok {
+		return b, nil
+	}
 	h, err := f.header(addr, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var bodies [][]byte
 	for _, m := range h.msgs {
 		if m.typ != msgAttribute {
 			continue
 		}
 		if m.flags&msgFlagShared != 0 {
-			return f.errorf(ErrUnsupported, path, "shared attribute message")
+			return nil, f.errorf(ErrUnsupported, path, "shared attribute message")
 		}
-		if stop, err := fn(m.data); stop || err != nil {
-			return err
+		bodies = append(bodies, m.data)
+	}
+	if m := h.find(msgAttrInfo); m != nil {
+		c := newCursor(m.data, f)
+		c.u8() // version 0
+		flags := c.u8()
+		if flags&1 != 0 {
+			c.u16() // maximum creation index
+		}
+		heapAddr, nameIndex := c.addr(), c.addr()
+		if c.err != nil {
+			return nil, f.errorf(ErrCorrupt, path, "attribute info message: %v", c.err)
+		}
+		if heapAddr != undefAddr {
+			heap, err := f.openFractalHeap(heapAddr, path)
+			if err != nil {
+				return nil, err
+			}
+			err = f.walkBTreeV2(nameIndex, 8, path, func(rec []byte) error {
+				// Record: heap ID (8), message flags (1), creation order (4), name hash (4).
+				if len(rec) < 9 {
+					return f.errorf(ErrCorrupt, path, "attribute name index record too short")
+				}
+				if rec[8]&msgFlagShared != 0 {
+					return f.errorf(ErrUnsupported, path, "shared attribute message in dense storage")
+				}
+				b, err := heap.get(rec[:8], path)
+				bodies = append(bodies, b)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
-	m := h.find(msgAttrInfo)
-	if m == nil {
-		return nil
-	}
-	c := newCursor(m.data, f)
-	c.u8() // version 0
-	flags := c.u8()
-	if flags&1 != 0 {
-		c.u16() // maximum creation index
-	}
-	heapAddr, nameIndex := c.addr(), c.addr()
-	if c.err != nil {
-		return f.errorf(ErrCorrupt, path, "attribute info message: %v", c.err)
-	}
-	if heapAddr == undefAddr {
-		return nil
-	}
-	heap, err := f.openFractalHeap(heapAddr, path)
-	if err != nil {
-		return err
-	}
-	stopped := false
-	return f.walkBTreeV2(nameIndex, 8, path, func(rec []byte) error {
-		if stopped {
-			return nil
-		}
-		// Record: heap ID (8), message flags (1), creation order (4), name hash (4).
-		if len(rec) < 9 {
-			return f.errorf(ErrCorrupt, path, "attribute name index record too short")
-		}
-		if rec[8]&msgFlagShared != 0 {
-			return f.errorf(ErrUnsupported, path, "shared attribute message in dense storage")
-		}
-		b, err := heap.get(rec[:8], path)
-		if err != nil {
-			return err
-		}
-		stopped, err = fn(b)
-		return err
-	})
+	f.attrs[addr] = bodies
+	return bodies, nil
 }
 
 // attrLayout splits an attribute message into its name, datatype, dataspace and data.

@@ -408,9 +408,6 @@ func (d *Dataset) readChunked(total uint64) ([]byte, error) {
 	if !ok || chunkBytes > 1<<32 {
 		return nil, f.errorf(ErrCorrupt, d.path, "chunk of %d elements is too large", chunkElems)
 	}
-	if err := f.spend(chunkBytes, d.path); err != nil {
-		return nil, err
-	}
 	if total == 0 {
 		return out, nil
 	}
@@ -429,6 +426,9 @@ func (d *Dataset) readChunked(total uint64) ([]byte, error) {
 					rec.mask = ^uint32(0)
 				}
 			}
+		}
+		if err := f.spend(chunkBytes, d.path); err != nil {
+			return err
 		}
 		stored, err := f.readAt(rec.addr, rec.size, d.path, "chunk")
 		if err != nil {
@@ -539,28 +539,26 @@ func copyChunk(out []byte, dims, chunk, off []uint64, src []byte, esize int) {
 		dStride[k] = dStride[k+1] * dims[k+1]
 		cStride[k] = cStride[k+1] * chunk[k+1]
 	}
+	// ext is the part of the chunk inside the dataset (edge chunks are clipped).
+	ext := make([]uint64, rank)
+	for k := range ext {
+		ext[k] = min(chunk[k], dims[k]-off[k])
+	}
 	last := rank - 1
-	run := min(chunk[last], dims[last]-off[last]) * uint64(esize)
+	run := ext[last] * uint64(esize)
 	idx := make([]uint64, rank) // position inside the chunk; idx[last] stays 0
 	for {
-		inside := true
 		var dst, s uint64
 		for k := 0; k < rank; k++ {
-			if off[k]+idx[k] >= dims[k] {
-				inside = false
-				break
-			}
 			dst += (off[k] + idx[k]) * dStride[k]
 			s += idx[k] * cStride[k]
 		}
-		if inside {
-			copy(out[dst*uint64(esize):dst*uint64(esize)+run], src[s*uint64(esize):])
-		}
+		copy(out[dst*uint64(esize):dst*uint64(esize)+run], src[s*uint64(esize):])
 		// Advance the index over all but the last dimension.
 		k := last - 1
 		for ; k >= 0; k-- {
 			idx[k]++
-			if idx[k] < chunk[k] {
+			if idx[k] < ext[k] {
 				break
 			}
 			idx[k] = 0

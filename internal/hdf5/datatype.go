@@ -166,6 +166,9 @@ func (f *File) parseDataspace(b []byte, path string) (dataspace, error) {
 	ds.dims = make([]uint64, rank)
 	for i := range ds.dims {
 		ds.dims[i] = c.length()
+		if ds.dims[i] > 1<<48 && c.err == nil {
+			return ds, f.errorf(ErrCorrupt, path, "dataspace dimension %d is %d", i, ds.dims[i])
+		}
 	}
 	ds.max = ds.dims
 	if flags&1 != 0 {

@@ -62,7 +62,8 @@ type File struct {
 
 	headers map[uint64]*objectHeader // parsed object headers by address
 	links   map[uint64][]link        // resolved group members by header address
-	budget  int64                    // bytes that dataset reads may still allocate
+	attrs   map[uint64][][]byte      // attribute message bodies by header address
+	budget  uint64                   // bytes fill values and decompression may still produce
 }
 
 // Open opens the HDF5 file at path for reading.
@@ -88,9 +89,10 @@ func Open(path string) (*File, error) {
 // OpenReaderAt reads an HDF5 file of size bytes from r; name is used in errors.
 func OpenReaderAt(r io.ReaderAt, size int64, name string) (*File, error) {
 	f := &File{r: r, size: size, name: name,
-		headers: map[uint64]*objectHeader{}, links: map[uint64][]link{}}
-	// Dataset reads may allocate at most what the file could decompress to.
-	f.budget = 64<<20 + size*maxDecompressGain
+		headers: map[uint64]*objectHeader{}, links: map[uint64][]link{}, attrs: map[uint64][][]byte{}}
+	// Fill values and decompression may produce at most what the file could
+	// decompress to (deflate gains ≤ 1032×), with room to read everything twice.
+	f.budget = 1<<20 + 2*uint64(max(size, 0))*maxDecompressGain
 	if err := f.readSuperblock(); err != nil {
 		return nil, err
 	}
@@ -259,11 +261,13 @@ func (f *File) checkSizes() error {
 	return nil
 }
 
-// spend takes n bytes from the allocation budget for dataset reads, so a
-// crafted file cannot make the reader allocate far more than it could hold.
+// spend takes n bytes from the file's budget for synthesised data (fill
+// values, decompressed chunks), so a crafted file cannot make the reader
+// allocate or work far beyond what its size allows.
 func (f *File) spend(n uint64, path string) error {
-	if n > uint64(f.budget) {
-		return f.errorf(ErrCorrupt, path, "data would need %d bytes, more than this %d-byte file can hold", n, f.size)
+	if n > f.budget {
+		return f.errorf(ErrCorrupt, path, "data would need %d more bytes, more than this %d-byte file can hold", n, f.size)
 	}
+	f.budget -= n
 	return nil
 }
