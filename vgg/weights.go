@@ -1,11 +1,13 @@
 package vgg
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -81,11 +83,12 @@ func KerasCacheDirs() []string {
 // Fetcher finds weight files in a cache and downloads missing ones. The zero
 // value uses Keras's cache folders and address, no progress output.
 type Fetcher struct {
-	CacheDirs   []string     // folders searched in order; downloads go to the first. nil = KerasCacheDirs()
-	BaseURL     string       // "" = DefaultBaseURL
-	Client      *http.Client // nil = a client with a 30 s connect/header timeout
-	Progress    io.Writer    // progress bar destination (os.Stderr for a terminal); nil = silent
-	MaxAttempts int          // download attempts, each resuming the previous one (0 = 3)
+	CacheDirs   []string      // folders searched in order; downloads go to the first. nil = KerasCacheDirs()
+	BaseURL     string        // "" = DefaultBaseURL
+	Client      *http.Client  // nil = a client with a 30 s connect/header timeout
+	Progress    io.Writer     // progress bar destination (os.Stderr for a terminal); nil = silent
+	MaxAttempts int           // download attempts, each resuming the previous one (0 = 3)
+	IdleTimeout time.Duration // abort an attempt when no byte arrives for this long (0 = 60 s)
 }
 
 // Fetch returns the path of wf in the cache, downloading it first when no
@@ -151,10 +154,14 @@ func (f *Fetcher) offlineError(wf WeightFile, url, dest string, err error) error
 	if wf.Size > 0 {
 		size = fmt.Sprintf("%d bytes", wf.Size)
 	}
+	part := ""
+	if st, serr := os.Stat(dest + ".part"); serr == nil && st.Size() > 0 {
+		part = fmt.Sprintf("; the %d bytes received so far are kept in %s.part and resumed on the next try", st.Size(), dest)
+	}
 	return fmt.Errorf("vgg: cannot download %s: %v\n"+
 		"Without internet access, fetch it elsewhere from %s (%s, md5 %s) and copy it to %s "+
-		"(or set KERAS_HOME so that $KERAS_HOME/models/%s exists); a partial download is kept in %s.part and resumed on the next try",
-		wf.Name, err, url, size, wf.MD5, dest, wf.Name, dest)
+		"(or set KERAS_HOME so that $KERAS_HOME/models/%s exists)%s",
+		wf.Name, err, url, size, wf.MD5, dest, wf.Name, part)
 }
 
 // download fetches url into dest+".part" (resuming it when present), checks
@@ -191,11 +198,21 @@ func (f *Fetcher) fetchRange(wf WeightFile, url, part string, have int64) error 
 	if client == nil {
 		client = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   30 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 		}}
 	}
-	req, err := http.NewRequest("GET", url, nil)
+	// a watchdog cancels the request when no byte arrives for IdleTimeout
+	idle := f.IdleTimeout
+	if idle <= 0 {
+		idle = 60 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watchdog := time.AfterFunc(idle, cancel)
+	defer watchdog.Stop()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
 	}
@@ -231,8 +248,11 @@ func (f *Fetcher) fetchRange(wf WeightFile, url, part string, have int64) error 
 	if total == 0 && resp.ContentLength > 0 {
 		total = have + resp.ContentLength
 	}
-	bar := &progressBar{w: f.Progress, name: wf.Name, done: have, total: total}
+	bar := &progressBar{w: f.Progress, name: wf.Name, done: have, total: total, tick: func() { watchdog.Reset(idle) }}
 	n, copyErr := io.Copy(io.MultiWriter(out, bar), resp.Body)
+	if copyErr != nil && ctx.Err() != nil {
+		copyErr = fmt.Errorf("no data for %v (%v)", idle, copyErr)
+	}
 	bar.finish()
 	syncErr := out.Sync()
 	closeErr := out.Close()
@@ -298,6 +318,7 @@ func verifyFile(path string, wf WeightFile) error {
 // redrawn at most every 200 ms.
 type progressBar struct {
 	w           io.Writer
+	tick        func() // called on every write (idle watchdog)
 	name        string
 	done, total int64
 	last        time.Time
@@ -306,6 +327,9 @@ type progressBar struct {
 
 func (p *progressBar) Write(b []byte) (int, error) {
 	p.done += int64(len(b))
+	if p.tick != nil {
+		p.tick()
+	}
 	if p.w != nil && time.Since(p.last) > 200*time.Millisecond {
 		p.draw()
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // testServer serves body at /vgg16/test.h5. With truncateFirst, the first
@@ -22,6 +23,7 @@ import (
 type testServer struct {
 	body          []byte
 	truncateFirst bool
+	stallFirst    chan struct{} // when set, the first response sends half then waits for it to close
 	noRange       bool
 	requests      atomic.Int32
 	ranged        atomic.Int32
@@ -50,6 +52,15 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(s.body)))
 	w.WriteHeader(http.StatusOK)
+	if s.stallFirst != nil && n == 1 {
+		w.Write(s.body[:len(s.body)/2])
+		w.(http.Flusher).Flush()
+		select {
+		case <-s.stallFirst:
+		case <-r.Context().Done():
+		}
+		return
+	}
 	if s.truncateFirst && n == 1 {
 		w.Write(s.body[:len(s.body)/2])
 		// hijack and close: the client sees an unexpected EOF
@@ -230,5 +241,26 @@ func TestKerasCacheDirs(t *testing.T) {
 	wf, _ := ImageNetWeightFile(16, false)
 	if wf.Size != 58889256 || wf.MD5 != "6d6bbae143d832006294945121d1f1fc" {
 		t.Errorf("notop file %+v", wf)
+	}
+}
+
+// A server that stops sending mid-file: the idle watchdog aborts the
+// attempt, and the next attempt resumes from the bytes received.
+func TestFetchStalledTransferResumes(t *testing.T) {
+	body, sum := testBody()
+	ts := &testServer{body: body, stallFirst: make(chan struct{})}
+	srv := httptest.NewServer(ts)
+	defer srv.Close()
+	defer close(ts.stallFirst)
+	f, _ := newFetcher(t, srv.URL)
+	f.IdleTimeout = 300 * time.Millisecond
+	f.MaxAttempts = 2
+	p, err := f.Fetch(WeightFile{Name: "test.h5", Subdir: "vgg16", Size: int64(len(body)), MD5: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	if !bytes.Equal(got, body) || ts.ranged.Load() != 1 {
+		t.Errorf("equal=%v range requests=%d", bytes.Equal(got, body), ts.ranged.Load())
 	}
 }
