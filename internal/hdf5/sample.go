@@ -74,17 +74,19 @@ func SampleKerasFile() (*Writer, SampleExpectation) {
 	exp.Attrs["/@backend"] = []string{"tensorflow"}
 	exp.Attrs["/@keras_version"] = []string{"2.1.6"}
 	exp.Scalars = []string{"/@backend", "/@keras_version"}
-	// A group with 40 members needs several symbol table nodes (8 entries each)
-	// and a B-tree with several children.
+	// A group with 300 members needs 38 symbol table nodes (8 entries each)
+	// and so a two-level B-tree (32 children per node).
 	many := root.Group("many")
 	var mn []string
-	for i := 0; i < 40; i++ {
-		name := fmt.Sprintf("item%02d", 39-i)
-		many.AddFloat32(name, []int{1}, []float32{float32(39 - i)})
-		exp.Datasets["/many/"+name] = SampleDataset{Shape: []int{1}, First: []float32{float32(39 - i)}, Sum: float64(39 - i)}
+	const nMany = 300
+	for i := 0; i < nMany; i++ {
+		k := (i * 7) % nMany // insertion order differs from name order
+		name := fmt.Sprintf("item%03d", k)
+		many.AddFloat32(name, []int{1}, []float32{float32(k)})
+		exp.Datasets["/many/"+name] = SampleDataset{Shape: []int{1}, First: []float32{float32(k)}, Sum: float64(k)}
 	}
-	for i := 0; i < 40; i++ {
-		mn = append(mn, fmt.Sprintf("item%02d", i))
+	for i := 0; i < nMany; i++ {
+		mn = append(mn, fmt.Sprintf("item%03d", i))
 	}
 	exp.Members["/many"] = mn
 	exp.Members["/"] = []string{"block1_conv1", "block1_conv2", "block1_pool", "fc1", "many"}
