@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // whiteList holds the accepted filename endings, matched case-insensitively
@@ -127,6 +128,21 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 				done.Add(1)
 			}
 		}()
+	}
+	if r.Progress != nil { // report the scan every 200 ms from this goroutine
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		tick := time.NewTicker(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case <-finished:
+				break wait
+			case <-tick.C:
+				r.Progress(ProgressEvent{Phase: "scan", Done: int(done.Load()), Total: len(cands), Bytes: bytes.Load()})
+			}
+		}
+		tick.Stop()
 	}
 	wg.Wait()
 	if r.Progress != nil {

@@ -381,7 +381,7 @@ func TestProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Phase != "scan" || events[0].Done != 27 || events[0].Total != 27 || events[0].Bytes <= 0 {
+	if last := events[len(events)-1]; last.Phase != "scan" || last.Done != 27 || last.Total != 27 || last.Bytes <= 0 {
 		t.Fatalf("scan events %+v (want 27 listed files: 3×7 good + 6 bad)", events)
 	}
 	var total int64

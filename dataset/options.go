@@ -60,9 +60,9 @@ type Options struct {
 	// Log receives "Found N images belonging to K classes.", the per-file
 	// warnings and the skipped-file summary. Nil means os.Stdout.
 	Log io.Writer
-	// Progress, when non-nil, is called during the build scan and after
-	// each batch is delivered. It must be quick and safe to call from the
-	// consumer goroutine.
+	// Progress, when non-nil, is called from the caller's goroutine: every
+	// 200 ms and once at the end of FromDirectory's header scan, and by
+	// Iterator.Next after each batch. It must be quick.
 	Progress func(ProgressEvent)
 	// ExifOrientation rotates/flips JPEGs by their EXIF Orientation tag.
 	// Off by default, since Keras (PIL's Image.open) ignores it.
