@@ -68,6 +68,78 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+// convShapes are VGG16's conv layers at 224×224, batch 1, whose im2col
+// products are the VGG rows of sgemmShapes: input h×w×cin, 3×3 kernel,
+// "same" padding, cout filters.
+var convShapes = []struct {
+	name            string
+	h, w, cin, cout int
+}{
+	{"block1_conv2", 224, 224, 64, 64},
+	{"block3_conv2", 56, 56, 256, 256},
+	{"block5_conv2", 14, 14, 512, 512},
+}
+
+// im2colRows returns the RowSource of the implicit im2col matrix of a 3×3,
+// stride-1, "same"-padded convolution over one NHWC image: row i is output
+// pixel (i/w, i%w), column p = (kh·3 + kw)·cin + c, as the Keras kernel
+// (kh, kw, cin, cout) flattens to (9·cin) × cout.
+func im2colRows(in []float32, h, w, cin int) func(dst []float32, i, p0, kc int) {
+	return func(dst []float32, i, p0, kc int) {
+		oy, ox := i/w, i%w
+		for p := p0; p < p0+kc; {
+			tap, c0 := p/cin, p%cin
+			run := min(cin-c0, p0+kc-p)
+			iy, ix := oy+tap/3-1, ox+tap%3-1
+			out := dst[p-p0 : p-p0+run]
+			if iy < 0 || iy >= h || ix < 0 || ix >= w {
+				clear(out)
+			} else {
+				copy(out, in[(iy*w+ix)*cin+c0:])
+			}
+			p += run
+		}
+	}
+}
+
+// BenchmarkSgemmRowsConv runs a convolution layer's forward pass as the
+// implicit GEMM SgemmRowsBiasReLU (im2col rows packed on the fly, bias and
+// ReLU fused), named BenchmarkSgemmRowsConv/<level>/<layer>, reporting
+// GFLOP/s (2·m·n·k per call).
+func BenchmarkSgemmRowsConv(b *testing.B) {
+	prev := kernels.Level()
+	defer kernels.SetLevel(prev)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, level := range []string{"generic", "avx2", "avx512"} {
+		b.Run(level, func(b *testing.B) {
+			if !slices.Contains(kernels.Levels(), level) {
+				b.Skipf("kernel level %s not supported on this CPU", level)
+			}
+			if err := kernels.SetLevel(level); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range convShapes {
+				b.Run(s.name, func(b *testing.B) {
+					m, n, k := s.h*s.w, s.cout, 9*s.cin
+					in := randSlice(rng, s.h*s.w*s.cin)
+					kernel := randSlice(rng, k*n)
+					bias := randSlice(rng, n)
+					out := make([]float32, m*n)
+					rows := im2colRows(in, s.h, s.w, s.cin)
+					run := func() { kernels.SgemmRowsBiasReLU(m, n, k, rows, kernel, n, bias, true, out, n) }
+					run()
+					b.ResetTimer()
+					for b.Loop() {
+						run()
+					}
+					flops := 2 * float64(m) * float64(n) * float64(k)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		})
+	}
+}
+
 func randSlice(rng *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {

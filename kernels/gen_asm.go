@@ -11,7 +11,10 @@
 //	acc[i][j] = sum_p A[i][p] * B[p][j]
 //	C[i][j]   = acc[i][j] (+ beta*C[i][j] when flags&1) (+ bias[j]) (then max(.,0) when flags&2)
 //
-// A elements are broadcast straight from memory; B rows are vector loads.
+// Each A element is broadcast into a register (VBROADCASTSS) and feeds the
+// FMAs of one tile row; B rows are vector loads. Each loop iteration also
+// prefetches packed B ahead and one line of the caller's prefetch plan
+// (the sources of the next A micro-panel and B panel).
 package main
 
 import (

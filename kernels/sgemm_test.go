@@ -309,6 +309,13 @@ func TestSgemmZeroAllocs(t *testing.T) {
 		if allocs := testing.AllocsPerRun(20, run); allocs != 0 {
 			t.Errorf("Sgemm allocates %v times per call after warm-up, want 0", allocs)
 		}
+		rows := func(dst []float32, i, p0, kc int) { copy(dst, a[i*k+p0:]) }
+		bias := b[:n]
+		runRows := func() { SgemmRowsBiasReLU(m, n, k, rows, b, n, bias, true, c, n) }
+		runRows()
+		if allocs := testing.AllocsPerRun(20, runRows); allocs != 0 {
+			t.Errorf("SgemmRowsBiasReLU allocates %v times per call after warm-up, want 0", allocs)
+		}
 	})
 }
 
