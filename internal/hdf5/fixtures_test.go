@@ -330,3 +330,26 @@ func TestTruncated(t *testing.T) {
 	}
 	t.Logf("first error: %v", errs[0])
 }
+
+// TestChunkIndexKinds checks that the libver='latest' fixture really uses
+// every layout-4 chunk index, so TestFixtures exercises each of them.
+func TestChunkIndexKinds(t *testing.T) {
+	f, err := Open("testdata/fixtures/latest_chunked.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, want := range map[string]int{
+		"single": idxSingle, "single_plain": idxSingle, "implicit": idxImplicit,
+		"fixed": idxFixedArray, "fixed_plain": idxFixedArray, "fixed_paged": idxFixedArray,
+		"earray": idxExtArray, "earray_plain": idxExtArray, "btree2": idxBTree2, "btree2_plain": idxBTree2,
+	} {
+		d, err := f.Root().Dataset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.layout.version != 4 || d.layout.index != want {
+			t.Errorf("%s: layout version %d index %d, want 4 / %d", name, d.layout.version, d.layout.index, want)
+		}
+	}
+}

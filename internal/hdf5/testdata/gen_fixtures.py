@@ -108,6 +108,12 @@ def latest_chunked(f):
     f.create_dataset("earray", data=weights(10, 3), chunks=(3, 3), maxshape=(None, 3), compression="gzip")
     f.create_dataset("earray_plain", data=np.arange(500, dtype=np.float32), chunks=(1,), maxshape=(None,))
     f.create_dataset("btree2", data=weights(7, 6), chunks=(2, 2), maxshape=(None, None), compression="gzip")
+    # Early allocation, no filters, fixed size: the implicit index (chunks back to back).
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((2, 3))
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    ds = h5py.h5d.create(f.id, b"implicit", h5py.h5t.IEEE_F32LE, h5py.h5s.create_simple((5, 7)), dcpl=dcpl)
+    ds.write(h5py.h5s.ALL, h5py.h5s.ALL, weights(5, 7))
     f.create_dataset("btree2_plain", data=np.arange(40 * 30, dtype=np.float32).reshape(40, 30), chunks=(2, 2),
                      maxshape=(None, None))
 
