@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -342,6 +343,27 @@ func TestDeterministicAcrossWorkers(t *testing.T) {
 	}
 	if same(a, c) {
 		t.Fatal("seeds 42 and 43 gave identical batches")
+	}
+	// Resuming at step 2 of epoch 1 gives the same batches as steps 2.. of
+	// the uninterrupted epoch.
+	d, err := FromDirectory(dir, Options{TargetSize: [2]int{9, 11}, BatchSize: 5, Shuffle: true, Seed: 42, Workers: 2,
+		Augment: aug, Log: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := d.EpochFrom(context.Background(), 1, 2)
+	defer it.Close()
+	for k := 2; k < len(a[1]); k++ {
+		bt, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(bt.Indices, a[1][k].Indices) || !reflect.DeepEqual(bt.X.Data, a[1][k].X.Data) {
+			t.Fatalf("EpochFrom step %d differs from the uninterrupted epoch", k)
+		}
+	}
+	if _, err := it.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last resumed batch: %v", err)
 	}
 	if reflect.DeepEqual(a[0][0].Indices, a[1][0].Indices) && reflect.DeepEqual(a[0][1].Indices, a[1][1].Indices) {
 		t.Fatal("epochs 0 and 1 have the same order")

@@ -107,6 +107,7 @@
 // the decoded and resized uint8 images stay in memory (H·W·C bytes each) so
 // later epochs skip decoding; Keras decodes every epoch. Cancelling the
 // context stops the workers; Next then returns the context's error.
+// EpochFrom resumes an epoch at a given step with identical batches.
 //
 // # Differences from Keras
 //

@@ -84,14 +84,24 @@ func mix64(z uint64) uint64 {
 // shorter), reported once, listed by Skipped, and left out of later
 // epochs too; labels always stay with their images.
 func (d *Directory) Epoch(ctx context.Context, epoch int) *Iterator {
+	return d.EpochFrom(ctx, epoch, 0)
+}
+
+// EpochFrom is Epoch resumed at batch startStep (0-based): the first Next
+// returns exactly the batch an uninterrupted epoch would deliver as step
+// startStep, without loading the batches before it (augmentation draws
+// depend only on Seed, epoch and file index). Files in the skipped batches
+// are not decoded, so their decode errors are not discovered.
+func (d *Directory) EpochFrom(ctx context.Context, epoch, startStep int) *Iterator {
 	ctx, cancel := context.WithCancel(ctx)
 	order := d.EpochOrder(epoch)
 	bs := d.opt.BatchSize
 	it := &Iterator{d: d, epoch: epoch, ctx: ctx, cancel: cancel, slots: make(chan struct{}, d.opt.Prefetch)}
-	for s := 0; s < len(order); s += bs {
+	for s := max(startStep, 0) * bs; s < len(order); s += bs {
 		it.plan = append(it.plan, order[s:min(s+bs, len(order))])
 		it.ready = append(it.ready, make(chan *Batch, 1))
 	}
+	it.done = min(max(startStep, 0)*bs, len(order))
 	type job struct {
 		batch, slot int
 	}
@@ -191,7 +201,8 @@ func (it *Iterator) Close() {
 	it.wg.Wait()
 }
 
-// Steps is the number of batches this epoch delivers.
+// Steps is the number of batches this iterator delivers (fewer than
+// Directory.Steps when started with EpochFrom).
 func (it *Iterator) Steps() int { return len(it.plan) }
 
 // finishBatch drops failed samples and builds the labels.
