@@ -176,6 +176,9 @@ func decodeImage(b []byte) (img image.Image, err error) {
 		img, err = png.Decode(rd)
 	case formatGIF:
 		img, err = gif.Decode(rd)
+		if err == nil {
+			fixGIFTransparency(img, b)
+		}
 	case formatBMP:
 		img, err = bmp.Decode(rd)
 	case formatTIFF:
@@ -218,8 +221,8 @@ type rgbFetch func(x, y int) (r, g, b uint8)
 //     to 0..255, not shifted, as Pillow 9.4 does;
 //   - 16-bit RGB(A) keeps the high byte (PIL opens such PNGs as 8-bit);
 //   - CMYK uses PIL's cmyk2rgb: R = 255−k − (255−k)·c/255 (rounded as PIL);
-//   - paletted images use the palette colours (Go's GIF decoder zeroes the
-//     transparent entry, so a transparent GIF index reads as black).
+//   - paletted images use the palette colours (decodeImage restores the
+//     transparent GIF entry that Go's decoder zeroes, see gifpalette.go).
 func rgbFetcher(img image.Image) rgbFetch {
 	b := img.Bounds()
 	x0, y0 := b.Min.X, b.Min.Y

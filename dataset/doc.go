@@ -59,8 +59,8 @@
 //   - alpha is dropped rather than composited; grayscale is replicated;
 //     CMYK uses PIL's formula; 16-bit grayscale is clipped to 255 (Pillow
 //     9.4 opens it as mode "I" and clips); 16-bit colour keeps the high byte;
-//     paletted images use their palette (Go's GIF decoder zeroes the
-//     transparent entry's colour, PIL keeps it);
+//     paletted images use their palette colours, the transparent entry's
+//     too (Go's GIF decoder zeroes it; we restore it from the file);
 //   - JPEG chroma is upsampled and converted like libjpeg-turbo ("fancy"
 //     upsampling, jdcolor.c tables), lossy WebP like libwebp (fancy
 //     upsampling, BT.601 limited range), see ycbcr.go. Only the IDCT

@@ -34,6 +34,7 @@ func addColourSeeds(f *testing.F) {
 func FuzzDecode(f *testing.F) {
 	addColourSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		gifFirstPalette(b)
 		cfg, cerr := decodeConfig(b)
 		p, err := decodeToPixels(b, 3, true)
 		if err != nil {
