@@ -28,7 +28,8 @@ var vgg16 = []vggLayer{
 // inputs (pixels minus a mean, ±128), each later layer sees the previous
 // layer's float64 ReLU output, with He-normal weights and small biases, so
 // the scale of every layer's input is what a He-initialised VGG16 produces.
-// (Pooling is skipped to keep 14x14.) Both variants must stay within 1e-4.
+// (Pooling is skipped to keep 14x14.) BackwardData is checked the same way
+// with a N(0,1) gradient. Both variants must stay within 1e-4.
 func TestAccuracyVGG16Layers(t *testing.T) {
 	const n, hw = 1, 14
 	rng := tensor.NewRNG(11)
@@ -36,7 +37,7 @@ func TestAccuracyVGG16Layers(t *testing.T) {
 	for i := range x {
 		x[i] = float32(rng.Float64()*255 - 120)
 	}
-	t.Logf("%-13s %5s %5s %12s %12s", "layer", "cin", "cout", "relerr F2", "relerr F4")
+	t.Logf("%-13s %5s %5s %12s %12s %12s %12s", "layer", "cin", "cout", "fwd F2", "fwd F4", "bwd-data F2", "bwd-data F4")
 	for _, l := range vgg16 {
 		k := heKernel(l.cin, l.cout, rng)
 		bias := randn(l.cout, 0.05, rng)
@@ -50,7 +51,19 @@ func TestAccuracyVGG16Layers(t *testing.T) {
 				t.Errorf("%s %v: relative error %.3g > 1e-4", l.name, v, errs[i])
 			}
 		}
-		t.Logf("%-13s %5d %5d %12.3g %12.3g", l.name, l.cin, l.cout, errs[0], errs[1])
+		// BackwardData with a signed gradient dy ~ N(0,1).
+		dy := randn(n*hw*hw*l.cout, 1, rng)
+		bref := backRef64(dy, n, hw, hw, l.cout, k, l.cin)
+		var berrs [2]float64
+		for i, v := range variants {
+			dx := make([]float32, len(x))
+			NewPlan(k, l.cin, l.cout, v).BackwardData(dy, n, hw, hw, dx)
+			berrs[i] = relErr(dx, bref)
+			if berrs[i] > 1e-4 {
+				t.Errorf("%s %v backward: relative error %.3g > 1e-4", l.name, v, berrs[i])
+			}
+		}
+		t.Logf("%-13s %5d %5d %12.3g %12.3g %12.3g %12.3g", l.name, l.cin, l.cout, errs[0], errs[1], berrs[0], berrs[1])
 		x = make([]float32, len(ref))
 		for i, r := range ref {
 			x[i] = float32(r)
