@@ -308,6 +308,11 @@ func toRGB(img image.Image) pixels { return toRGBAs(img, formatUnknown) }
 func toRGBAs(img image.Image, f format) pixels {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
+	if m, ok := img.(*image.YCbCr); ok && f == formatJPEG {
+		if p, ok := jpegToRGB(m); ok {
+			return p
+		}
+	}
 	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
 	if m, ok := img.(*image.YCbCr); ok && m.SubsampleRatio == image.YCbCrSubsampleRatio444 && f != formatJPEG && f != formatWebP {
 		// Fast path for the commonest photo layout: no per-pixel offsets.

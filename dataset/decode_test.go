@@ -149,3 +149,31 @@ func TestTruncatedEveryFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestJPEGRowPathEqualsFetcher: the row-wise libjpeg conversion equals the
+// per-pixel one (which the PIL reference tests pin down) for every
+// subsampling ratio, odd and even sizes.
+func TestJPEGRowPathEqualsFetcher(t *testing.T) {
+	for _, size := range [][2]int{{17, 11}, {16, 10}, {1, 1}, {2, 3}} {
+		for name, img := range testImages(size[0], size[1]) {
+			m, ok := img.(*image.YCbCr)
+			if !ok || m.Rect.Min != (image.Point{}) {
+				continue
+			}
+			fast, ok := jpegToRGB(m)
+			if !ok {
+				t.Fatalf("%s: no row path", name)
+			}
+			f := jpegFetcher(m)
+			for y := 0; y < size[1]; y++ {
+				for x := 0; x < size[0]; x++ {
+					r, g, b := f(x, y)
+					o := (y*size[0] + x) * 3
+					if [3]uint8{r, g, b} != [3]uint8(fast.pix[o:o+3]) {
+						t.Fatalf("%s %v (%d,%d): row path %v, fetcher %v", name, size, x, y, fast.pix[o:o+3], [3]uint8{r, g, b})
+					}
+				}
+			}
+		}
+	}
+}

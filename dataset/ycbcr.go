@@ -147,3 +147,114 @@ func webpClip(v int) uint8 {
 	}
 	return 255
 }
+
+// libjpeg's jdcolor.c tables: R = Y + crR[Cr], B = Y + cbB[Cb],
+// G = Y + ((cbG[Cb] + crG[Cr]) >> 16).
+var crR, cbB, cbG, crG [256]int
+
+func init() {
+	const half = 1 << 15
+	for i := range crR {
+		x := i - 128
+		crR[i] = (91881*x + half) >> 16
+		cbB[i] = (116130*x + half) >> 16
+		cbG[i] = -22554 * x
+		crG[i] = -46802*x + half
+	}
+}
+
+// jpegToRGB is the row-wise (fast) form of jpegFetcher over a whole image.
+// It returns ok=false for layouts jpegFetcher does not special-case.
+func jpegToRGB(m *image.YCbCr) (pixels, bool) {
+	if m.Rect.Min != (image.Point{}) {
+		return pixels{}, false
+	}
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	var hsub, vsub bool
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+	case image.YCbCrSubsampleRatio422:
+		hsub = true
+	case image.YCbCrSubsampleRatio420:
+		hsub, vsub = true, true
+	case image.YCbCrSubsampleRatio440:
+		vsub = true
+	default:
+		return pixels{}, false
+	}
+	cw, ch := w, h
+	if hsub {
+		cw = (w + 1) / 2
+	}
+	if vsub {
+		ch = (h + 1) / 2
+	}
+	out := pixels{w: w, h: h, c: 3, pix: make([]uint8, w*h*3)}
+	colsum := make([]int, cw) // vertical stage, ×4 (or ×1 without vsub)
+	up := [2][]int{make([]int, w), make([]int, w)}
+	for y := 0; y < h; y++ {
+		for k, plane := range [2][]uint8{m.Cb, m.Cr} {
+			// Vertical stage: colsum = 3·near + far (h2v2) or the finished
+			// value (h1v2), or the plain row.
+			var ny, fy int
+			if vsub {
+				ny, fy = chromaNeighbours(y, ch)
+			} else {
+				ny, fy = y, y
+			}
+			nrow, frow := plane[ny*m.CStride:], plane[fy*m.CStride:]
+			dst := up[k]
+			switch {
+			case hsub && vsub:
+				for cx := 0; cx < cw; cx++ {
+					colsum[cx] = 3*int(nrow[cx]) + int(frow[cx])
+				}
+				for x := 0; x < w; x++ {
+					nx := x >> 1
+					if x&1 == 0 {
+						dst[x] = (3*colsum[nx] + colsum[max(nx-1, 0)] + 8) >> 4
+					} else {
+						dst[x] = (3*colsum[nx] + colsum[min(nx+1, cw-1)] + 7) >> 4
+					}
+				}
+			case hsub:
+				if cw == 1 {
+					for x := range dst {
+						dst[x] = int(nrow[0])
+					}
+					break
+				}
+				for x := 0; x < w; x++ {
+					nx := x >> 1
+					if x&1 == 0 {
+						dst[x] = (3*int(nrow[nx]) + int(nrow[max(nx-1, 0)]) + 1) >> 2
+					} else {
+						dst[x] = (3*int(nrow[nx]) + int(nrow[min(nx+1, cw-1)]) + 2) >> 2
+					}
+				}
+			case vsub:
+				bias := 1
+				if y&1 == 1 {
+					bias = 2
+				}
+				for x := 0; x < w; x++ {
+					dst[x] = (3*int(nrow[x]) + int(frow[x]) + bias) >> 2
+				}
+			default:
+				for x := 0; x < w; x++ {
+					dst[x] = int(nrow[x])
+				}
+			}
+		}
+		yrow := m.Y[y*m.YStride : y*m.YStride+w]
+		orow := out.pix[y*w*3 : (y+1)*w*3]
+		cb, cr := up[0], up[1]
+		for x, yv := range yrow {
+			yy := int(yv)
+			orow[3*x] = clip8(yy + crR[cr[x]])
+			orow[3*x+1] = clip8(yy + ((cbG[cb[x]] + crG[cr[x]]) >> 16))
+			orow[3*x+2] = clip8(yy + cbB[cb[x]])
+		}
+	}
+	return out, true
+}
