@@ -8,6 +8,16 @@
 // distance in elements between consecutive rows), as in CBLAS with
 // CblasRowMajor.
 //
+// SGEMM follows BLIS/GotoBLAS (see blocking.go): B is packed into kc×nc
+// panels sized for the 2 MiB L2 (nc·kc ≤ 256 Ki floats), A into MR×kc
+// micro-panels that stay in the 48 KiB L1d (kc ≤ 576 on AVX-512, 768 on
+// AVX2), and a register-blocked micro-kernel (AVX-512 14×32, AVX2 6×16, Go
+// 4×4) computes one tile per call while prefetching the sources of the next
+// panels. Edge tiles run the same kernel on zero-padded panels into a
+// scratch tile. Large products are split along M or N into one block per
+// GOMAXPROCS worker (long-lived goroutines, per-worker packing buffers
+// reused across calls: no allocation in steady state).
+//
 // The kernel level is chosen once at start-up from the CPU's features
 // (github.com/klauspost/cpuid/v2): "avx512" (AVX-512F), "avx2" (AVX2 and FMA)
 // or "generic" (pure Go). The environment variable GOTRANSFER_KERNELS=
