@@ -1,7 +1,6 @@
 package hdf5
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 )
@@ -427,5 +426,3 @@ func (f *File) parseLink(b []byte, path string) (link, error) {
 	}
 	return l, nil
 }
-
-var _ = fmt.Sprintf

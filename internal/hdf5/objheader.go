@@ -38,6 +38,7 @@ type message struct {
 type objectHeader struct {
 	addr    uint64
 	version int
+	flags   uint8 // version 2 header flags (bit 2: messages carry a creation order)
 	msgs    []message
 }
 
@@ -119,7 +120,7 @@ func (f *File) headerV2(addr uint64, path string) (*objectHeader, error) {
 	if c.err != nil {
 		return nil, f.errorf(ErrCorrupt, path, "object header at %d: %v", addr, c.err)
 	}
-	h := &objectHeader{addr: addr, version: 2}
+	h := &objectHeader{addr: addr, version: 2, flags: flags}
 	err = f.headerChunks(h, chunkRef{addr + uint64(c.off), size}, path)
 	return h, err
 }
@@ -192,14 +193,10 @@ func (f *File) messagesV1(h *objectHeader, buf []byte, path string) ([]chunkRef,
 func (f *File) messagesV2(h *objectHeader, buf []byte, path string) ([]chunkRef, error) {
 	c := newCursor(buf, f)
 	var more []chunkRef
-	// The header flags (attribute creation order tracked, bit 2) decide
-	// whether each message carries a 2-byte creation order; we re-read them.
-	pre, err := f.readAt(h.addr, 6, path, "object header")
-	if err != nil {
-		return nil, err
-	}
+	// With header flag bit 2 (attribute creation order tracked) every
+	// message header carries a 2-byte creation order.
 	msgHead := 4
-	if pre[5]&0x04 != 0 {
+	if h.flags&0x04 != 0 {
 		msgHead = 6
 	}
 	for c.remaining() >= msgHead {

@@ -3,7 +3,6 @@ package hdf5
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -534,5 +533,3 @@ func attrMessage(a wAttr) []byte {
 	b = append(b, make([]byte, align8(len(ds))-len(ds))...)
 	return append(b, data...)
 }
-
-var _ = errors.New
