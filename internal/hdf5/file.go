@@ -6,7 +6,7 @@
 // groups (link messages, compact or dense storage in a fractal heap indexed by a
 // version-2 B-tree); object headers version 1 and 2 with continuation blocks;
 // contiguous, compact and chunked dataset layouts (version-1 B-tree chunk index,
-// and the layout-4 single-chunk, fixed-array, extensible-array and version-2
+// and the layout-4 single-chunk, implicit, fixed-array, extensible-array and version-2
 // B-tree indexes) with the deflate, shuffle and fletcher32 filters; integer,
 // float16/32/64, fixed- and variable-length string datatypes; attributes, also in
 // dense storage. Anything else is refused with an error that names the file, the
