@@ -16,7 +16,8 @@ type ConvOptions struct {
 	DilationH        int    // 0 means 1
 	DilationW        int    // 0 means 1
 	NoBias           bool
-	ReLU             bool // fused activation (Keras activation='relu')
+	ReLU             bool   // fused activation (Keras activation='relu')
+	Algorithm        string // ConvAuto ("" too), ConvDirect or ConvWinograd; see conv_winograd.go
 }
 
 // Conv2D is a 2-D convolution (cross-correlation, like Keras and ONNX) over
@@ -51,6 +52,10 @@ type Conv2D struct {
 	fwd     patches   // im2col description of the current Forward
 	fwdRows kernels.RowSource
 	shape   tensor.Shape // storage for xShape
+
+	wino      *winoPlans // Winograd plans shared by the Model's convolutions (set by Model.Forward)
+	ownWino   *winoPlans // this layer's own plans when used outside a Model
+	batchHint int        // whole-batch size while a Model runs this layer on micro-batches
 }
 
 // NewConv2D returns a convolution with zero weights (see InitParams). It
@@ -58,6 +63,9 @@ type Conv2D struct {
 func NewConv2D(name string, kh, kw, cin, cout int, opt ConvOptions) *Conv2D {
 	if kh <= 0 || kw <= 0 || cin <= 0 || cout <= 0 {
 		panic(fmt.Sprintf("nn.NewConv2D %q: sizes must be positive, got kernel %dx%d, %d->%d channels", name, kh, kw, cin, cout))
+	}
+	if !validAlgorithm(opt.Algorithm) {
+		panic(fmt.Sprintf("nn.NewConv2D %q: unknown Algorithm %q (want auto, direct or winograd)", name, opt.Algorithm))
 	}
 	c := &Conv2D{base: newBase(name), kh: kh, kw: kw, cin: cin, cout: cout, opt: opt}
 	c.Kernel = &Param{Name: name + "/kernel", Value: tensor.New(kh, kw, cin, cout)}
@@ -145,7 +153,10 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	if c.Bias != nil {
 		bias = c.Bias.Value.Data
 	}
-	if c.pointwise(gh, gw) {
+	if v, ok := c.winogradVariant(N, gh, gw); ok {
+		// 3x3, stride 1, pad 1: Winograd, bias and ReLU fused in its output transform.
+		c.plan(v).Forward(x.Data, N, H, W, bias, c.opt.ReLU, y.Data)
+	} else if c.pointwise(gh, gw) {
 		// 1x1, stride 1, unpadded: A is x itself, (N·H·W, cin); no patch gathering.
 		kernels.Sgemm(false, false, M, c.cout, K, 1, x.Data, K, w, c.cout, 0, y.Data, c.cout)
 		biasReLU(y.Data, bias, c.cout, c.opt.ReLU)
@@ -272,6 +283,11 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 	dx, zeroed := c.gradInput(c.xShape)
 	if c.pointwise(gh, gw) { // dx = dz·Wᵀ: (M × cout)·(cout × cin)
 		kernels.Sgemm(false, true, M, K, cout, 1, dz, cout, w, cout, 0, dx.Data, K)
+		return dx
+	}
+	if v, ok := c.winogradVariant(N, gh, gw); ok {
+		// dx is the 'same' 3x3 convolution of dz with the flipped, transposed kernel.
+		c.plan(v).BackwardData(dz, N, H, W, dx.Data)
 		return dx
 	}
 	// The transposed GEMM has n = cin columns; below ~16 the micro-kernel's

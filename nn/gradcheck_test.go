@@ -184,28 +184,42 @@ func TestConv2DGradients(t *testing.T) {
 		padding                                    string
 		pads                                       [4]int
 		noBias, relu                               bool
+		alg                                        string
 	}{
-		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false},
-		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true},
-		{1, 7, 6, 2, 3, 3, 2, 2, 3, 1, 1, "same", [4]int{}, true, false},
-		{2, 8, 7, 3, 2, 3, 3, 2, 1, 2, 2, "explicit", [4]int{1, 0, 2, 3}, false, false},
-		{1, 9, 9, 4, 5, 3, 3, 1, 1, 2, 3, "same", [4]int{}, false, true},
-		{3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, "valid", [4]int{}, false, true},  // pointwise fast path
-		{2, 6, 6, 3, 4, 1, 1, 2, 2, 1, 1, "valid", [4]int{}, false, false}, // strided 1x1 uses patches
-		{1, 5, 5, 2, 3, 4, 4, 3, 3, 1, 1, "explicit", [4]int{2, 2, 2, 2}, false, false},
-		{2, 5, 4, 2, 3, 2, 2, 1, 1, 1, 1, "explicit", [4]int{2, 0, 1, 2}, false, true},  // stride 1, pad > span−1: col2im path
-		{1, 6, 7, 3, 2, 3, 3, 1, 1, 1, 1, "explicit", [4]int{0, 2, 1, 0}, false, false}, // stride 1 asymmetric: transposed GEMM
+		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false, ""},
+		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ""},
+		{1, 7, 6, 2, 3, 3, 2, 2, 3, 1, 1, "same", [4]int{}, true, false, ""},
+		{2, 8, 7, 3, 2, 3, 3, 2, 1, 2, 2, "explicit", [4]int{1, 0, 2, 3}, false, false, ""},
+		{1, 9, 9, 4, 5, 3, 3, 1, 1, 2, 3, "same", [4]int{}, false, true, ""},
+		{3, 4, 5, 6, 7, 1, 1, 1, 1, 1, 1, "valid", [4]int{}, false, true, ""},  // pointwise fast path
+		{2, 6, 6, 3, 4, 1, 1, 2, 2, 1, 1, "valid", [4]int{}, false, false, ""}, // strided 1x1 uses patches
+		{1, 5, 5, 2, 3, 4, 4, 3, 3, 1, 1, "explicit", [4]int{2, 2, 2, 2}, false, false, ""},
+		{2, 5, 4, 2, 3, 2, 2, 1, 1, 1, 1, "explicit", [4]int{2, 0, 1, 2}, false, true, ""},  // stride 1, pad > span−1: col2im path
+		{1, 6, 7, 3, 2, 3, 3, 1, 1, 1, 1, "explicit", [4]int{0, 2, 1, 0}, false, false, ""}, // stride 1 asymmetric: transposed GEMM
 		// K = 9·cin larger than the GEMM's k-block, so rows are requested in pieces (p0 > 0, mid-channel).
-		{1, 6, 6, 64, 8, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true},
-		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false},
-		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false},
-		{1, 7, 8, 16, 4, 3, 2, 1, 1, 2, 1, "explicit", [4]int{1, 0, 2, 1}, false, true}, // transposed GEMM, dilated, asymmetric
+		{1, 6, 6, 64, 8, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ""},
+		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false, ""},
+		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false, ""},
+		{1, 7, 8, 16, 4, 3, 2, 1, 1, 2, 1, "explicit", [4]int{1, 0, 2, 1}, false, true, ""}, // transposed GEMM, dilated, asymmetric
+		// Winograd forward and dx (F2 and F4, edge tiles, channel tails), and the same shapes forced direct.
+		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvWinograd},
+		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvWinograd},
+		{4, 11, 10, 17, 33, 3, 3, 1, 1, 1, 1, "same", [4]int{}, true, true, ConvWinograd},
+		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvWinograd},
+		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
+		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvDirect},
 	}
 	for ci, c := range cases {
-		name := fmt.Sprintf("case%d_%s", ci, c.padding)
+		name := fmt.Sprintf("case%d_%s%s", ci, c.padding, c.alg)
 		t.Run(name, func(t *testing.T) {
 			l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, Padding: c.padding,
-				Pads: c.pads, DilationH: c.dh, DilationW: c.dw, NoBias: c.noBias, ReLU: c.relu})
+				Pads: c.pads, DilationH: c.dh, DilationW: c.dw, NoBias: c.noBias, ReLU: c.relu, Algorithm: c.alg})
+			if c.alg == ConvWinograd && convOverride() != ConvDirect {
+				gh, gw, _ := l.geometry(tensor.Shape{c.N, c.H, c.W, c.cin})
+				if _, ok := l.winogradVariant(c.N, gh, gw); !ok {
+					t.Fatalf("case %d should take the Winograd path", ci)
+				}
+			}
 			pt, pl, pb, pr := c.pads[0], c.pads[1], c.pads[2], c.pads[3]
 			if c.padding == "same" {
 				pt, pb = samePads(c.H, c.kh, c.sh, c.dh)

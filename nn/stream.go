@@ -25,11 +25,12 @@ import (
 // Chunk sizes come from a byte budget (SetMicroBatchBytes, default
 // DefaultMicroBatchBytes): a layer's ideal chunk is budget / (its per-sample
 // input or output bytes, whichever is larger), clamped to [1, N]. A segment
-// grows while the next layer's ideal chunk stays below twice the segment's
-// chunk, so a new, larger-chunk segment (and one whole-batch buffer between
-// the two) is paid for only when it doubles the chunk. For VGG16 at 224,
-// batch 16 and 32 MiB: block1 runs in chunks of 2 images, block2 of 4,
-// block3 of 8 and blocks 4–5 whole.
+// grows until the next layer's ideal chunk is at least twice the segment's
+// chunk and the whole-batch buffer between the two segments fits the
+// budget; only then is a new, larger-chunk segment worth that buffer. For
+// VGG16 at 224, batch 16 and 32 MiB: blocks 1–2 run in chunks of 2 images,
+// block3 in chunks of 8 and blocks 4–5 whole; the stream then holds at most
+// about 90 MB of activations (a whole-batch pass: 410 MB).
 //
 // Layers from the lowest trainable one up (training only) run on the whole
 // batch and write into per-layer buffers kept across steps: they are the
@@ -62,6 +63,7 @@ func (m *Model) BufferStats() (pooled, peakInUse int64) { return m.pool.total, m
 func (m *Model) ReleaseBuffers() {
 	m.pool = bufPool{}
 	m.own = nil
+	m.wino.release()
 	for _, l := range m.layers {
 		if b := baseOf(l); b != nil {
 			b.dx = nil
@@ -168,7 +170,8 @@ func (m *Model) segments(n, prefix int) []segment {
 		chunk, j := ideal(i), i+1
 		for ; j < prefix && baseOf(m.layers[j]) != nil; j++ {
 			id := ideal(j)
-			if id >= 2*chunk {
+			boundary := int64(n) * 4 * int64(m.sampleShape(j-1).Size()) // whole-batch input of layer j
+			if id >= 2*chunk && boundary <= budget {
 				break
 			}
 			chunk = min(chunk, id)

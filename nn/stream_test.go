@@ -153,3 +153,49 @@ func TestInferenceMemoryBounded(t *testing.T) {
 		t.Errorf("second Forward allocated %d bytes, want <= 16 KiB", d)
 	}
 }
+
+// TestWinogradMatchesDirect compares the two convolution paths layer by
+// layer on VGG16 shapes (at reduced spatial size), with activations of
+// realistic scale: ReLU'd inputs U(0, 2) and Glorot kernels, as inside a
+// trained network. The relative error max|y_w − y_d| / max|y_d| of the
+// forward output and of dx must stay within 1e-4.
+func TestWinogradMatchesDirect(t *testing.T) {
+	for i, c := range []struct{ n, hw, cin, cout int }{
+		{2, 20, 64, 64}, {2, 14, 128, 128}, {1, 12, 256, 256}, {3, 14, 512, 512}, {3, 7, 256, 512}, {2, 10, 19, 35},
+	} {
+		rng := tensor.NewRNG(uint64(40 + i))
+		x := tensor.New(c.n, c.hw, c.hw, c.cin)
+		tensor.Uniform(x, 0, 2, rng)
+		dy := randTensor(rng, c.n, c.hw, c.hw, c.cout)
+		var ys, dxs [2]*tensor.Tensor
+		var kernel, bias *tensor.Tensor
+		for k, alg := range []string{ConvDirect, ConvWinograd} {
+			l := NewConv2D("conv", 3, 3, c.cin, c.cout, ConvOptions{Padding: "same", ReLU: true, Algorithm: alg})
+			if kernel == nil {
+				InitParams(l, rng)
+				tensor.Uniform(l.Bias.Value, -0.1, 0.1, rng)
+				kernel, bias = l.Kernel.Value, l.Bias.Value
+			}
+			l.Kernel.Value.CopyFrom(kernel)
+			l.Bias.Value.CopyFrom(bias)
+			gh, gw, _ := l.geometry(x.Shape)
+			if _, ok := l.winogradVariant(c.n, gh, gw); ok != (alg == ConvWinograd) && convOverride() == "" {
+				t.Fatalf("%v: algorithm %s not taken", c, alg)
+			}
+			l.SetBackwardPlan(true, true)
+			ys[k] = l.Forward(x, true)
+			dxs[k] = l.Backward(dy)
+		}
+		for _, r := range []struct {
+			what string
+			w, d []float32
+		}{{"y", ys[1].Data, ys[0].Data}, {"dx", dxs[1].Data, dxs[0].Data}} {
+			diff, _ := tensor.MaxAbsDiff(r.w, r.d)
+			rel := diff / tensor.MaxAbs(r.d)
+			t.Logf("%v %s: relative error %.2g", c, r.what, rel)
+			if rel > 1e-4 || rel != rel {
+				t.Errorf("%v %s: Winograd vs direct relative error %.3g > 1e-4", c, r.what, rel)
+			}
+		}
+	}
+}
