@@ -305,8 +305,17 @@ in4loop:
 
 // F4 output, column step for column j: load M[i][j] (i = 0..5) from R11 +
 // i·6·posStride, Aᵀ, store tmp[0..3][j] at AX (tmp[i][j] at i·384 + j·64).
+// M is read as 36 streams, more than the hardware prefetchers track, so each
+// is prefetched 4 chunks (256 bytes) ahead (measured +4-14% per core on
+// block1_conv2/block3_conv2; prefetching the input rows gained nothing).
 #define OUT4COL \
 	LEAQ (R11)(R15*1), R13; \
+	PREFETCHT0 256(R11); \
+	PREFETCHT0 256(R11)(R14*1); \
+	PREFETCHT0 256(R11)(R14*2); \
+	PREFETCHT0 256(R13); \
+	PREFETCHT0 256(R13)(R14*1); \
+	PREFETCHT0 256(R13)(R14*2); \
 	VMOVUPS (R11), Z0; \
 	VMOVUPS (R11)(R14*1), Z1; \
 	VMOVUPS (R11)(R14*2), Z2; \
