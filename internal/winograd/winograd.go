@@ -72,24 +72,28 @@ const Default = F4
 // images of h×w, or ok = false when direct convolution (im2col/implicit
 // GEMM) should be used instead. kernels.Sgemm repacks the transformed
 // kernel (Cin×Cout) on every call, so Winograd needs enough tiles per GEMM
-// to amortise that: measured per core on VGG16 shapes, F4 beats im2col by
-// 1.7-3x from 49 tiles up, but loses at 16 (block5 at batch 1: 58 vs 90
-// GFLOP/s), where F2 (49 tiles) still wins slightly. Cin < 8 (the RGB input
-// layer) also works, at lower speed (scalar channel tail), but still beats
-// im2col there.
+// to amortise that. Measured per core on VGG16 shapes (batch 1): F4 beats
+// F2 from ~100 tiles up (block3 at 196 tiles: 425 vs 284 effective
+// GFLOP/s), ties at 49 (block4: 247 vs 263) and loses at 16 (block5: 97 vs
+// 171), where F2 (49 tiles) still beats im2col (~90). Cin = 3 (the RGB
+// layer) works too, slowly (scalar channel tail), but still beats im2col.
+// cin and cout are not used yet.
 func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
 	tiles := func(m int) int { return n * ((h + m - 1) / m) * ((w + m - 1) / m) }
 	switch {
-	case tiles(4) >= minTiles:
+	case tiles(4) >= minTilesF4:
 		return F4, true
-	case tiles(2) >= minTiles:
+	case tiles(2) >= minTilesF2:
 		return F2, true
 	}
 	return 0, false
 }
 
-// minTiles is Choose's threshold (tiles per call).
-const minTiles = 40
+// Choose's thresholds (tiles per call).
+const (
+	minTilesF4 = 64
+	minTilesF2 = 40
+)
 
 // String returns "F2" or "F4".
 func (v Variant) String() string { return fmt.Sprintf("F%d", int(v)) }
