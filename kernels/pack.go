@@ -32,12 +32,15 @@ func (j *gemmJob) packA(dst []float32, i0, rows, p0, kc, mr int) {
 			copy(dst[i*kc:i*kc+kc], src[:kc])
 		}
 	default:
-		// A is stored k×m: op(A)[i][p] = a[p*lda+i].
-		for p := range kc {
-			src := j.a[(p0+p)*j.lda+i0:]
-			src = src[:rows]
-			for i, v := range src {
-				dst[i*kc+p] = v
+		// A is stored k×m: op(A)[i][p] = a[p*lda+i]. Row by row of the
+		// micro-panel: sequential writes, reads striding down a column
+		// block that stays in L1 across the rows.
+		_ = j.a[(p0+kc-1)*j.lda+i0+rows-1]
+		for i := range rows {
+			out := dst[i*kc : i*kc+kc]
+			src := j.a[p0*j.lda+i0+i:]
+			for p := range out {
+				out[p] = src[p*j.lda]
 			}
 		}
 	}
@@ -70,18 +73,16 @@ func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
 			}
 			continue
 		}
-		// B is stored n×k: op(B)[p][jj] = b[jj*ldb+p].
-		for jj := range w {
-			src := j.b[(j0+q+jj)*j.ldb+p0:]
-			src = src[:kc]
-			for p, v := range src {
-				panel[p*nr+jj] = v
+		// B is stored n×k: op(B)[p][jj] = b[jj*ldb+p]. Row by row of the
+		// panel: sequential writes, reads from w source rows that stay in L1.
+		_ = j.b[(j0+q+w-1)*j.ldb+p0+kc-1]
+		base := j.b[(j0+q)*j.ldb+p0:]
+		for p := range kc {
+			row := panel[p*nr : p*nr+nr]
+			for jj := range w {
+				row[jj] = base[jj*j.ldb+p]
 			}
-		}
-		for jj := w; jj < nr; jj++ {
-			for p := range kc {
-				panel[p*nr+jj] = 0
-			}
+			clear(row[w:])
 		}
 	}
 }
