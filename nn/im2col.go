@@ -126,3 +126,55 @@ func parallelFor(n int, body func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// rangeBody is work over [lo, hi) of some index range, run by worker
+// (0 ≤ worker < GOMAXPROCS) so it can use per-worker scratch.
+type rangeBody interface {
+	runRange(worker, lo, hi int)
+}
+
+// rangeTask is one piece of a parallelRange call.
+type rangeTask struct {
+	body           rangeBody
+	worker, lo, hi int
+	wg             *sync.WaitGroup
+}
+
+// rangeWorkers is a persistent pool of goroutines for parallelRange: a go
+// statement allocates, a channel send of a small struct does not.
+var rangeWorkers struct {
+	mu      sync.Mutex
+	started int
+	tasks   chan rangeTask
+}
+
+// parallelRange is parallelFor without allocation: it splits [0, n) into
+// one contiguous piece per core, runs piece 0 on the calling goroutine and
+// the others on pool goroutines, and waits (with wg, owned by the caller so
+// that nothing escapes per call).
+func parallelRange(n int, body rangeBody, wg *sync.WaitGroup) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 || n < 8 {
+		body.runRange(0, 0, n)
+		return
+	}
+	rangeWorkers.mu.Lock()
+	if rangeWorkers.tasks == nil {
+		rangeWorkers.tasks = make(chan rangeTask)
+	}
+	for ; rangeWorkers.started < workers-1; rangeWorkers.started++ {
+		go func() {
+			for t := range rangeWorkers.tasks {
+				t.body.runRange(t.worker, t.lo, t.hi)
+				t.wg.Done()
+			}
+		}()
+	}
+	rangeWorkers.mu.Unlock()
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
+		rangeWorkers.tasks <- rangeTask{body, w, w * n / workers, (w + 1) * n / workers, wg}
+	}
+	body.runRange(0, 0, n/workers)
+	wg.Wait()
+}

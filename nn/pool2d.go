@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/gotransfer/gotransfer/tensor"
 )
@@ -38,6 +40,16 @@ type Pool2D struct {
 
 	argBuf []int32      // argmax storage reused inside a Model
 	shape  tensor.Shape // xShape storage
+
+	// the running forward call, for the workers (runRange)
+	job struct {
+		x, y   *tensor.Tensor
+		arg    []int32
+		gh, gw axisGeom
+		acc    [][]float32 // per-worker scratch
+		best   [][]int32
+		wg     sync.WaitGroup
+	}
 }
 
 // NewMaxPool2D returns Keras's MaxPooling2D(pool_size=(ph,pw), strides=(sh,sw), padding=padding).
@@ -173,9 +185,27 @@ func (p *Pool2D) forward(x, y *tensor.Tensor, arg []int32, gh, gw axisGeom) {
 		panic(fmt.Sprintf("nn: layer %q: input %v too large for int32 argmax", p.name, x.Shape))
 	}
 	// Output rows (n, oh) are independent: split them over the cores.
-	parallelFor(N*gh.out, func(lo, hi int) {
-		acc := make([]float32, C)
-		best := make([]int32, C)
+	j := &p.job
+	j.x, j.y, j.arg, j.gh, j.gw = x, y, arg, gh, gw
+	for w := len(j.acc); w < runtime.GOMAXPROCS(0); w++ {
+		j.acc, j.best = append(j.acc, nil), append(j.best, nil)
+	}
+	for w := range j.acc {
+		if cap(j.acc[w]) < C {
+			j.acc[w], j.best[w] = make([]float32, C), make([]int32, C)
+		}
+	}
+	parallelRange(N*gh.out, p, &j.wg)
+	j.x, j.y, j.arg = nil, nil, nil
+}
+
+// runRange pools output rows [lo, hi) of the running forward call (p.job).
+func (p *Pool2D) runRange(worker, lo, hi int) {
+	j := &p.job
+	x, y, arg, gh, gw := j.x, j.y, j.arg, j.gh, j.gw
+	H, W, C := x.Shape[1], x.Shape[2], x.Shape[3]
+	acc, best := j.acc[worker][:C], j.best[worker][:C]
+	{
 		for row := lo; row < hi; row++ {
 			n, oh := row/gh.out, row%gh.out
 			i0, i1, ph := gh.window(oh)
@@ -236,7 +266,7 @@ func (p *Pool2D) forward(x, y *tensor.Tensor, arg []int32, gh, gw axisGeom) {
 				}
 			}
 		}
-	})
+	}
 }
 
 // Backward routes dy (N, OH, OW, C) to dx (N, H, W, C):
