@@ -75,7 +75,7 @@ const Default = F4
 // to amortise that. Measured per core on VGG16 shapes (batch 1): F4 beats
 // F2 from ~100 tiles up (block3 at 196 tiles: 425 vs 284 effective
 // GFLOP/s), ties at 49 (block4: 247 vs 263) and loses at 16 (block5: 97 vs
-// 171), where F2 (49 tiles) still beats im2col (~90). Cin = 3 (the RGB
+// 171), where F2 (49 tiles) still beats im2col (~120). Cin = 3 (the RGB
 // layer) works too, slowly (scalar channel tail), but still beats im2col.
 // cin and cout are not used yet.
 func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
