@@ -4,7 +4,12 @@ import "fmt"
 
 // Small vector kernels for the layers and optimizers, dispatched to the
 // active level (AVX2 assembly on the avx2 and avx512 levels, pure Go on
-// generic). They panic when the lengths do not match.
+// generic). They panic when the lengths do not match. Long slices are
+// processed in chunks of vecChunk floats so that no single assembly call
+// runs long enough to hold up the scheduler or the GC.
+
+// vecChunk bounds one assembly call: 64 Ki floats, tens of microseconds.
+const vecChunk = 1 << 16
 
 // AddBias adds bias to every row of x, a row-major matrix with len(bias)
 // columns: x[r*len(bias)+j] += bias[j]. len(x) must be a multiple of
@@ -30,7 +35,11 @@ func AddBias(x, bias []float32) {
 // length and may be the same slice.
 func Relu(dst, src []float32) {
 	checkLen("Relu", len(dst), len(src))
-	active.Load().vec.relu(dst, src)
+	relu := active.Load().vec.relu
+	for i := 0; i < len(src); i += vecChunk {
+		e := min(i+vecChunk, len(src))
+		relu(dst[i:e], src[i:e])
+	}
 }
 
 // ReluBackward sets dx[i] = dy[i] where y[i] > 0, else 0: the gradient of
@@ -39,25 +48,51 @@ func Relu(dst, src []float32) {
 func ReluBackward(dx, dy, y []float32) {
 	checkLen("ReluBackward", len(dx), len(dy))
 	checkLen("ReluBackward", len(dx), len(y))
-	active.Load().vec.reluBackward(dx, dy, y)
+	back := active.Load().vec.reluBackward
+	for i := 0; i < len(dx); i += vecChunk {
+		e := min(i+vecChunk, len(dx))
+		back(dx[i:e], dy[i:e], y[i:e])
+	}
 }
 
 // Axpy sets y[i] += alpha·x[i]; x and y have equal length.
 func Axpy(alpha float32, x, y []float32) {
 	checkLen("Axpy", len(x), len(y))
-	active.Load().vec.axpy(alpha, x, y)
+	axpy := active.Load().vec.axpy
+	for i := 0; i < len(x); i += vecChunk {
+		e := min(i+vecChunk, len(x))
+		axpy(alpha, x[i:e], y[i:e])
+	}
 }
 
 // Scale sets x[i] *= alpha.
-func Scale(alpha float32, x []float32) { active.Load().vec.scale(alpha, x) }
+func Scale(alpha float32, x []float32) {
+	scale := active.Load().vec.scale
+	for i := 0; i < len(x); i += vecChunk {
+		scale(alpha, x[i:min(i+vecChunk, len(x))])
+	}
+}
 
 // Sum returns Σ x[i], accumulated in float32 over several partial sums.
-func Sum(x []float32) float32 { return active.Load().vec.sum(x) }
+func Sum(x []float32) float32 {
+	sum := active.Load().vec.sum
+	var s float32
+	for i := 0; i < len(x); i += vecChunk {
+		s += sum(x[i:min(i+vecChunk, len(x))])
+	}
+	return s
+}
 
 // Dot returns Σ x[i]·y[i] accumulated in float32; x and y have equal length.
 func Dot(x, y []float32) float32 {
 	checkLen("Dot", len(x), len(y))
-	return active.Load().vec.dot(x, y)
+	dot := active.Load().vec.dot
+	var s float32
+	for i := 0; i < len(x); i += vecChunk {
+		e := min(i+vecChunk, len(x))
+		s += dot(x[i:e], y[i:e])
+	}
+	return s
 }
 
 func checkLen(name string, a, b int) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var vecLengths = []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257, 1000, 4099}
+var vecLengths = []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257, 1000, 4099, vecChunk + 13}
 
 // edgeValues replaces some entries with the values ReLU must get right.
 func edgeValues(x []float32) {
