@@ -2,8 +2,10 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sync"
+	"unsafe"
 
 	"github.com/gotransfer/gotransfer/internal/winograd"
 )
@@ -80,11 +82,19 @@ func (c *Conv2D) winogradVariant(n int, gh, gw axisGeom) (winograd.Variant, bool
 // the transformed kernels take memory per distinct layer shape, not per
 // layer: 75 MB for VGG16 with F4 instead of 236 MB.
 //
-// Every use re-points the plan at the calling layer's kernel (SetKernel),
-// so the transform is redone on each Forward and each Backward: always
-// correct whatever changed the weights (an optimizer step, a weight file,
-// a test perturbing one weight), at about 2 ms per 512x512 transform,
-// ≈ 1% of a VGG16 forward at batch 16.
+// When the transform is redone (SetKernel; about 2 ms per 512x512 layer):
+//
+//   - always for a trainable layer (its weights change every step) and when
+//     another layer of the same shape used the plan since;
+//   - for a frozen layer, only when it was trainable at the last transform,
+//     or its kernel's fingerprint changed: the slice identity plus a hash of
+//     4096 evenly spaced weights, which any weight load, optimizer step or
+//     re-initialisation changes. An edit of a few single weights of a frozen
+//     layer may go unseen: call KernelChanged after such an edit.
+//
+// So frozen layers with a shape of their own (VGG16: block1–block4_conv1)
+// keep their transform across micro-batches and steps, while same-shape
+// layers (block4_conv2 … block5_conv3) share one plan and re-transform.
 type winoPlans struct {
 	list []winoPlan
 }
@@ -93,9 +103,46 @@ type winoPlan struct {
 	cin, cout int
 	v         winograd.Variant
 	p         *winograd.Plan
+	owner     *Conv2D // layer whose kernel the transform was made from
+	frozen    bool    // owner was frozen then
+	print     uint64  // owner's kernel fingerprint then
 }
 
-// plan returns the shared plan for this layer's shape and v, pointed at its kernel.
+// KernelChanged makes the next Forward/Backward redo this layer's Winograd
+// kernel transform. Needed only after editing a few weights of a frozen
+// layer in place (see winoPlans); trainable layers re-transform anyway.
+func (c *Conv2D) KernelChanged() {
+	for _, ps := range []*winoPlans{c.wino, c.ownWino} {
+		if ps == nil {
+			continue
+		}
+		for i := range ps.list {
+			if ps.list[i].owner == c {
+				ps.list[i].owner = nil
+			}
+		}
+	}
+}
+
+// fingerprint hashes the slice identity and 4096 evenly spaced values of w (FNV-1a).
+func fingerprint(w []float32) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) { h = (h ^ v) * 1099511628211 }
+	mix(uint64(len(w)))
+	if len(w) == 0 {
+		return h
+	}
+	mix(uint64(uintptr(unsafe.Pointer(&w[0]))))
+	step := max(1, len(w)/4096)
+	for i := 0; i < len(w); i += step {
+		mix(uint64(math.Float32bits(w[i])))
+	}
+	mix(uint64(math.Float32bits(w[len(w)-1])))
+	return h
+}
+
+// plan returns the shared plan for this layer's shape and v, holding the
+// transform of its current kernel.
 func (c *Conv2D) plan(v winograd.Variant) *winograd.Plan {
 	ps := c.wino
 	if ps == nil {
@@ -105,20 +152,29 @@ func (c *Conv2D) plan(v winograd.Variant) *winograd.Plan {
 		ps = c.ownWino
 	}
 	w := c.Kernel.Value.Data
-	for _, e := range ps.list {
+	var fp uint64
+	if !c.trainable {
+		fp = fingerprint(w)
+	}
+	for i := range ps.list {
+		e := &ps.list[i]
 		if e.cin == c.cin && e.cout == c.cout && e.v == v {
-			e.p.SetKernel(w)
+			if e.owner != c || c.trainable || !e.frozen || e.print != fp {
+				e.p.SetKernel(w)
+			}
+			e.owner, e.frozen, e.print = c, !c.trainable, fp
 			return e.p
 		}
 	}
 	p := winograd.NewPlan(w, c.cin, c.cout, v)
-	ps.list = append(ps.list, winoPlan{c.cin, c.cout, v, p})
+	ps.list = append(ps.list, winoPlan{c.cin, c.cout, v, p, c, !c.trainable, fp})
 	return p
 }
 
 // release drops the transformed kernels (the next use rebuilds them).
 func (ps *winoPlans) release() {
-	for _, e := range ps.list {
-		e.p.Release()
+	for i := range ps.list {
+		ps.list[i].p.Release()
+		ps.list[i].owner = nil
 	}
 }

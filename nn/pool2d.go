@@ -205,6 +205,12 @@ func (p *Pool2D) runRange(worker, lo, hi int) {
 	x, y, arg, gh, gw := j.x, j.y, j.arg, j.gh, j.gw
 	H, W, C := x.Shape[1], x.Shape[2], x.Shape[3]
 	acc, best := j.acc[worker][:C], j.best[worker][:C]
+	if p.max && arg == nil && gh.kernel == 2 && gw.kernel == 2 && gh.stride == 2 && gw.stride == 2 &&
+		gh.dilation == 1 && gw.dilation == 1 && gh.padBegin == 0 && gw.padBegin == 0 &&
+		2*gh.out <= H && 2*gw.out <= W {
+		maxPool2x2(x.Data, y.Data, H, W, C, gh.out, gw.out, lo, hi)
+		return
+	}
 	{
 		for row := lo; row < hi; row++ {
 			n, oh := row/gh.out, row%gh.out
@@ -322,4 +328,37 @@ func (p *Pool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return dx
+}
+
+// maxPool2x2 is the common case (VGG's pools: 2x2 window, stride 2, no
+// padding, no argmax) for output rows [lo, hi) of (n, oh):
+//
+//	y[n,oh,ow,c] = max(x[n,2oh,2ow,c], x[n,2oh,2ow+1,c], x[n,2oh+1,2ow,c], x[n,2oh+1,2ow+1,c])
+//
+// taking later taps only when strictly greater, like the general loop.
+func maxPool2x2(x, y []float32, H, W, C, OH, OW, lo, hi int) {
+	for row := lo; row < hi; row++ {
+		n, oh := row/OH, row%OH
+		top := x[((n*H+2*oh)*W)*C:][:W*C]
+		bot := x[((n*H+2*oh+1)*W)*C:][:W*C]
+		out := y[row*OW*C:][:OW*C]
+		for ow := 0; ow < OW; ow++ {
+			a, b := top[2*ow*C:][:C], top[(2*ow+1)*C:][:C]
+			c, d := bot[2*ow*C:][:C], bot[(2*ow+1)*C:][:C]
+			o := out[ow*C:][:C]
+			for i := range o {
+				v := a[i]
+				if b[i] > v {
+					v = b[i]
+				}
+				if c[i] > v {
+					v = c[i]
+				}
+				if d[i] > v {
+					v = d[i]
+				}
+				o[i] = v
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"runtime"
 	"testing"
 
@@ -198,4 +199,64 @@ func TestWinogradMatchesDirect(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMaxPool2x2FastPath: the 2x2/stride-2 inference loop equals the
+// general windowed loop (ForwardArgMax) on odd sizes (floor), ties,
+// infinities and NaN.
+func TestMaxPool2x2FastPath(t *testing.T) {
+	x := randTensor(tensor.NewRNG(8), 3, 7, 9, 20)
+	x.Data[5], x.Data[25] = float32(math.Inf(-1)), float32(math.NaN())
+	x.Data[100], x.Data[120] = 1.5, 1.5
+	p := NewMaxPool2D("pool", 2, 2, 2, 2, "valid")
+	got := p.Forward(x, false)
+	want, _ := p.ForwardArgMax(x)
+	if !got.Shape.Equal(tensor.Shape{3, 3, 4, 20}) {
+		t.Fatalf("shape %v", got.Shape)
+	}
+	for i := range want.Data {
+		g, w := got.Data[i], want.Data[i]
+		if g != w && !(g != g && w != w) {
+			t.Fatalf("element %d: fast %v, general %v", i, g, w)
+		}
+	}
+}
+
+// TestWinogradCacheFollowsWeights: a frozen Winograd conv inside a Model
+// keeps its kernel transform across calls, yet a Forward after new weights
+// are loaded into it (or after KernelChanged for a one-weight edit) uses
+// them: the output matches the direct path with the same weights.
+func TestWinogradCacheFollowsWeights(t *testing.T) {
+	if convOverride() != "" {
+		t.Skip("GOTRANSFER_CONV forces one path")
+	}
+	rng := tensor.NewRNG(12)
+	mk := func(alg string) (*Model, *Conv2D) {
+		c := NewConv2D("c", 3, 3, 16, 16, ConvOptions{Padding: "same", Algorithm: alg})
+		m, err := NewModel("m", tensor.Shape{16, 16, 16}, c, NewGlobalAvgPool2D("gap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Freeze("c")
+		return m, c
+	}
+	mw, cw := mk(ConvWinograd)
+	md, cd := mk(ConvDirect)
+	x := randTensor(rng, 4, 16, 16, 16)
+	check := func(what string) {
+		t.Helper()
+		cd.Kernel.Value.CopyFrom(cw.Kernel.Value)
+		yw, yd := mw.Forward(x, false), md.Forward(x, false)
+		if d, _ := tensor.MaxAbsDiff(yw.Data, yd.Data); d > 1e-4*tensor.MaxAbs(yd.Data) {
+			t.Fatalf("%s: Winograd differs from direct by %g", what, d)
+		}
+	}
+	InitParams(cw, rng)
+	check("first call")
+	check("cached")
+	tensor.Normal(cw.Kernel.Value, 0, 0.3, rng) // e.g. a weight file loaded in place
+	check("after new weights")
+	cw.Kernel.Value.Data[17] += 5
+	cw.KernelChanged()
+	check("after a one-weight edit and KernelChanged")
 }
