@@ -43,7 +43,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // materialised, such as the im2col patch matrix of a convolution: it writes
 // A[i, p0:p0+kc] into dst[0:kc] (len(dst) == kc). SgemmRows calls it from
 // several goroutines at once, each with its own dst, so it must be safe for
-// concurrent use (reading shared inputs is fine).
+// concurrent use (reading shared inputs is fine). It must not itself call
+// Sgemm or SgemmRows: it runs on the shared worker goroutines, and a nested
+// call could wait for a worker that is busy running it.
 type RowSource func(dst []float32, i, p0, kc int)
 
 // SgemmRows computes C = alpha·A·B + beta·C (B k×n row-major with stride ldb,
