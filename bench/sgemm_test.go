@@ -60,7 +60,6 @@ func BenchmarkSgemm(b *testing.B) {
 							gonum.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, s.m, s.n, s.k, 1, a, s.k, bm, s.n, 0, c, s.n)
 						}
 					}
-					run() // warm-up: packing buffers and workers
 					reportFlops(b, 2*float64(s.m)*float64(s.n)*float64(s.k), run)
 				})
 			}
@@ -127,7 +126,6 @@ func BenchmarkSgemmRowsConv(b *testing.B) {
 					out := make([]float32, m*n)
 					rows := im2colRows(in, s.h, s.w, s.cin)
 					run := func() { kernels.SgemmRowsBiasReLU(m, n, k, rows, kernel, n, bias, true, out, n) }
-					run()
 					reportFlops(b, 2*float64(m)*float64(n)*float64(k), run)
 				})
 			}
@@ -140,7 +138,13 @@ func BenchmarkSgemmRowsConv(b *testing.B) {
 // all threads). On a quiet machine GFLOP/s ≈ GFLOP/cpu-s × busy threads; on
 // a shared, oversubscribed host wall-clock GFLOP/s drops with the CPU share
 // the benchmark gets, while GFLOP/cpu-s still shows the kernels' efficiency.
+//
+// It first warms up (packing buffers, worker goroutines, the runtime's
+// per-thread caches): up to 3 calls, stopping after 200 ms.
 func reportFlops(b *testing.B, flopsPerOp float64, run func()) {
+	for i, t0 := 0, time.Now(); i < 3 && (i == 0 || time.Since(t0) < 200*time.Millisecond); i++ {
+		run()
+	}
 	c0 := cpuTime()
 	b.ResetTimer()
 	for b.Loop() {
