@@ -186,3 +186,23 @@ func BenchmarkVGG16ConvStack(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelTransform/<F2|F4>/512x512: the lazy U = G g Gᵀ that the
+// first Forward after SetKernel does (a trainable or plan-sharing layer pays
+// it every step).
+func BenchmarkKernelTransform(b *testing.B) {
+	rng := tensor.NewRNG(1)
+	const cin, cout = 512, 512
+	k := heKernel(cin, cout, rng)
+	for _, v := range variants {
+		b.Run(fmt.Sprintf("%v/%dx%d", v, cin, cout), func(b *testing.B) {
+			p := NewPlan(k, cin, cout, v)
+			u := p.transform(nil, k, cin, cout)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				u = p.transform(u, k, cin, cout)
+			}
+		})
+	}
+}

@@ -227,9 +227,18 @@ func (j *job) block(ws *workspace, t0, nt int) {
 // channel send of a small struct does not.
 
 type task struct {
-	j *job
+	r runner
 	i int
 }
+
+// runner is work split in parts: run(i) does part i, done marks it finished.
+type runner interface {
+	run(i int)
+	done()
+}
+
+func (j *job) run(i int) { j.work(i) }
+func (j *job) done()     { j.wg.Done() }
 
 var pool struct {
 	mu      sync.Mutex
@@ -247,9 +256,52 @@ func startPool(n int) {
 	for ; pool.started < n; pool.started++ {
 		go func() {
 			for t := range pool.tasks {
-				t.j.work(t.i)
-				t.j.wg.Done()
+				t.r.run(t.i)
+				t.r.done()
 			}
 		}()
 	}
+}
+
+// kernelJob runs transformKernelRange over parts of the input channels on
+// the pool, each part with its own slice of tmp.
+type kernelJob struct {
+	u, tmp, kernel  []float32
+	cin, cout, m    int
+	parts, tmpParts int
+	wg              sync.WaitGroup
+}
+
+func (k *kernelJob) run(i int) {
+	transformKernelRange(k.u, k.tmp[i*k.tmpParts:(i+1)*k.tmpParts], k.kernel, k.cin, k.cout, k.m, i*k.cin/k.parts, (i+1)*k.cin/k.parts)
+}
+
+func (k *kernelJob) done() { k.wg.Done() }
+
+// transform sets dst = U of kernel (3,3,cin,cout), in parallel over input
+// channels on up to GOMAXPROCS goroutines; it returns dst, grown if needed.
+func (p *Plan) transform(dst, kernel []float32, cin, cout int) []float32 {
+	m := int(p.variant)
+	alpha := m + 2
+	dst = grow(dst, alpha*alpha*cin*cout)
+	parts := max(1, min(runtime.GOMAXPROCS(0), cin/16))
+	if p.Workers > 0 {
+		parts = min(parts, p.Workers)
+	}
+	k := &p.kjob
+	k.tmpParts = alpha * 3 * cout
+	p.tmp = grow(p.tmp, parts*k.tmpParts)
+	k.u, k.tmp, k.kernel = dst, p.tmp, kernel
+	k.cin, k.cout, k.m, k.parts = cin, cout, m, parts
+	if parts > 1 {
+		startPool(parts - 1)
+		k.wg.Add(parts - 1)
+		for i := 1; i < parts; i++ {
+			pool.tasks <- task{k, i}
+		}
+	}
+	k.run(0)
+	k.wg.Wait()
+	k.u, k.tmp, k.kernel = nil, nil, nil
+	return dst
 }

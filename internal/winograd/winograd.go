@@ -133,8 +133,9 @@ type Plan struct {
 	// GOMAXPROCS.
 	Workers int
 
-	ws  []*workspace // the workspaces of the running call (from the pool)
-	job job
+	ws   []*workspace // the workspaces of the running call (from the pool)
+	job  job
+	kjob kernelJob
 }
 
 // NewPlan makes a plan for kernel (3,3,cin,cout) (Keras layout:
@@ -151,8 +152,9 @@ func NewPlan(kernel []float32, cin, cout int, v Variant) *Plan {
 
 // SetKernel points the plan at new (or updated) weights of the same shape;
 // call it after every weight update of a trainable layer. The transforms
-// are redone lazily by the next Forward/BackwardData (about 2 ms per
-// 512x512 layer and transform). It panics on a wrong length.
+// are redone lazily by the next Forward/BackwardData (a 512x512 layer:
+// ~3.3 ms F2, ~6.6 ms F4 on one core, split over GOMAXPROCS). It panics on
+// a wrong length.
 func (p *Plan) SetKernel(kernel []float32) {
 	if len(kernel) != 9*p.cin*p.cout {
 		panic(fmt.Sprintf("winograd: kernel has %d floats, want 3·3·%d·%d = %d", len(kernel), p.cin, p.cout, 9*p.cin*p.cout))
@@ -185,8 +187,7 @@ func (p *Plan) Forward(x []float32, n, h, w int, bias []float32, relu bool, y []
 		checkLen("bias", bias, p.cout)
 	}
 	if !p.uOK {
-		p.tmp = grow(p.tmp, (int(p.variant)+2)*3*max(p.cin, p.cout))
-		p.u = transformKernel(p.u, p.tmp, p.kernel, p.cin, p.cout, int(p.variant))
+		p.u = p.transform(p.u, p.kernel, p.cin, p.cout)
 		p.uOK = true
 	}
 	p.run(x, n, h, w, p.cin, p.u, p.cout, bias, relu, y)
@@ -205,9 +206,8 @@ func (p *Plan) BackwardData(dy []float32, n, h, w int, dx []float32) {
 	checkLen("dy", dy, n*h*w*p.cout)
 	checkLen("dx", dx, n*h*w*p.cin)
 	if !p.bkOK {
-		p.tmp = grow(p.tmp, (int(p.variant)+2)*3*max(p.cin, p.cout))
 		p.rotated = rotateKernel(p.rotated, p.kernel, p.cin, p.cout)
-		p.uBack = transformKernel(p.uBack, p.tmp, p.rotated, p.cout, p.cin, int(p.variant))
+		p.uBack = p.transform(p.uBack, p.rotated, p.cout, p.cin)
 		p.bkOK = true
 	}
 	p.run(dy, n, h, w, p.cout, p.uBack, p.cin, nil, false, dx)
@@ -256,14 +256,23 @@ var gF4 = [6][3]float64{
 }
 
 // transformKernel writes U[ξ][ci][co] = (G g Gᵀ)[ξ] for the kernel
-// (3,3,cin,cout), computing in float32 over contiguous rows of cout:
+// (3,3,cin,cout) into u (grown if needed) on one goroutine; tmp is scratch
+// of at least α·3·cout floats. Plan.transform is the parallel version.
+func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
+	u = grow(u, (m+2)*(m+2)*cin*cout)
+	transformKernelRange(u, tmp, kernel, cin, cout, m, 0, cin)
+	return u
+}
+
+// transformKernelRange computes U for input channels [ci0, ci1) in float32
+// over contiguous rows of cout:
 //
 //	tmp[i][kw][:] = Σ_kh G[i][kh] · g[kh][kw][ci][:]        (α×3 rows)
 //	U[i·α+j][ci][:] = Σ_kw tmp[i][kw][:] · G[j][kw]          (α² rows)
 //
-// tmp is scratch of at least α·3·cout floats. The backward kernel is
-// transformed by passing rotateKernel's output with cin and cout swapped.
-func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
+// The backward kernel is transformed by passing rotateKernel's output with
+// cin and cout swapped.
+func transformKernelRange(u, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) {
 	alpha := m + 2
 	var g [][3]float64
 	if m == 2 {
@@ -271,12 +280,7 @@ func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
 	} else {
 		g = gF4[:]
 	}
-	size := alpha * alpha * cin * cout
-	if cap(u) < size {
-		u = make([]float32, size)
-	}
-	u = u[:size]
-	for ci := 0; ci < cin; ci++ {
+	for ci := ci0; ci < ci1; ci++ {
 		row := func(kh, kw int) []float32 { return kernel[((kh*3+kw)*cin+ci)*cout:][:cout] }
 		for i := 0; i < alpha; i++ {
 			for kw := 0; kw < 3; kw++ {
@@ -290,7 +294,6 @@ func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
 			}
 		}
 	}
-	return u
 }
 
 // comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): AVX-512 on the

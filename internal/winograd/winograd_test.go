@@ -336,6 +336,15 @@ func TestZeroAllocs(t *testing.T) {
 		if a := testing.AllocsPerRun(5, func() { p.BackwardData(y, n, h, w, dx) }); a != 0 {
 			t.Errorf("%v: BackwardData allocates %v times per call", v, a)
 		}
+		// A trainable layer: new weights every step, both transforms redone.
+		step := func() {
+			p.SetKernel(k)
+			p.Forward(x, n, h, w, bias, true, y)
+			p.BackwardData(y, n, h, w, dx)
+		}
+		if a := testing.AllocsPerRun(5, step); a != 0 {
+			t.Errorf("%v: SetKernel+Forward+BackwardData allocates %v times per step", v, a)
+		}
 	}
 }
 
