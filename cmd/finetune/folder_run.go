@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
 	"github.com/gotransfer/gotransfer/tensor"
@@ -93,41 +94,59 @@ func runFolder(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *ho
 		valSrc = dirSource{fd.val}
 	}
 
-	// Stage 1: the head on the frozen base.
-	head := train.FirstHeadLayer(full)
-	st1 := &stage{Index: 0, Name: "head", Net: full, Train: trainSrc, Val: valSrc, From: 0, To: cfg.Epochs, LR: cfg.LR}
-	cached := cfg.CacheFeature && !cfg.Augment
-	var headNet *nn.Model
-	var valFeatures *memSource
-	if cached {
-		// Cache after the head's pooling layer: it has no weights, so the
-		// features are (N, C) and tiny. The head network shares full's layers.
-		upto := head + 1
-		var err error
-		featShape := featureShape(full, upto)
-		headNet, err = nn.NewModel("head", featShape, full.Layers()[upto:]...)
+	// With no augmentation, the frozen layers [0, upto) give the same output
+	// every epoch: compute it once and train layers [upto, end) on it. In
+	// stage 1 upto is the first Dense, so the cached features are the pooled
+	// (N, C) vectors; in stage 2 it is the first unfrozen convolution.
+	cache := cfg.CacheFeature && !cfg.Augment
+	var evalNet *nn.Model      // network to evaluate valFeatures with
+	var valFeatures *memSource // cached validation features of the current stage
+	useCache := func(st *stage, what string) error {
+		upto := full.LowestTrainable()
+		sub, err := nn.NewModel(st.Name, featureShape(full, upto), full.Layers()[upto:]...)
 		if err != nil {
 			return err
 		}
-		st1.Net = headNet
-		st1.Prepare = func() error {
+		st.Net = sub
+		st.Prepare = func() error {
 			t0 := time.Now()
-			fmt.Fprintf(stdout, "Computing base features once (frozen base, no augmentation)...\n")
-			tf, tl, err := extractFeaturesIndexed(ctx, full, fd.train.Len(), trainSrc, upto, stderr, "training")
+			fmt.Fprintf(stdout, "Computing %s once (frozen layers up to %s, no augmentation)...\n", what, full.Layers()[upto-1].Name())
+			tf, tl, rowOf, err := extractFeaturesIndexed(ctx, full, fd.train, upto, stderr, "training")
 			if err != nil {
 				return err
 			}
-			st1.Train = &memSource{x: tf, labels: tl, batch: cfg.Batch, shuffle: true, seed: cfg.Seed}
+			// Same sample order as the image pipeline's epochs.
+			order := func(epoch int) []int {
+				var o []int
+				for _, i := range fd.train.EpochOrder(epoch) {
+					if rowOf[i] >= 0 {
+						o = append(o, rowOf[i])
+					}
+				}
+				return o
+			}
+			st.Train = &memSource{x: tf, labels: tl, batch: cfg.Batch, epochOrder: order}
+			valFeatures = nil
 			if valSrc != nil {
 				vf, vl, err := extractFeatures(ctx, full, valSrc, upto, stderr, "validation")
 				if err != nil {
 					return err
 				}
 				valFeatures = &memSource{x: vf, labels: vl, batch: cfg.Batch}
-				st1.Val = valFeatures
+				st.Val = valFeatures
 			}
+			evalNet = sub
 			fmt.Fprintf(stdout, "Features: training %v, validation %d images, in %.1fs\n", tf.Shape, valLen(valFeatures), time.Since(t0).Seconds())
 			return nil
+		}
+		return nil
+	}
+
+	// Stage 1: the head on the frozen base.
+	st1 := &stage{Index: 0, Name: "head", Net: full, Train: trainSrc, Val: valSrc, From: 0, To: cfg.Epochs, LR: cfg.LR}
+	if cache {
+		if err := useCache(st1, "base features"); err != nil {
+			return err
 		}
 	}
 	if err := r.runStage(ctx, st1, ck); err != nil {
@@ -142,10 +161,15 @@ func runFolder(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *ho
 		tr, nt := full.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", cfg.FineTuneFrom, cfg.FineTuneLR, tr, nt)
 		st2 := &stage{Index: 1, Name: "fine-tune", Net: full, Train: trainSrc, Val: valSrc, From: cfg.Epochs, To: total, LR: cfg.FineTuneLR}
+		valFeatures = nil // the layers above the cache point change now
+		if cache {
+			if err := useCache(st2, "the frozen layers' output"); err != nil {
+				return err
+			}
+		}
 		if err := r.runStage(ctx, st2, ck); err != nil {
 			return err
 		}
-		valFeatures = nil // the base changed: evaluate on images
 	}
 
 	// Report and save.
@@ -160,7 +184,7 @@ func runFolder(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *ho
 		var acc float64
 		var err error
 		if valFeatures != nil {
-			_, acc, cm, err = evaluate(context.WithoutCancel(ctx), headNet, valFeatures, len(fd.classes))
+			_, acc, cm, err = evaluate(context.WithoutCancel(ctx), evalNet, valFeatures, len(fd.classes))
 		} else {
 			_, acc, cm, err = evaluate(context.WithoutCancel(ctx), full, valSrc, len(fd.classes))
 		}
@@ -201,28 +225,24 @@ func featureShape(m *nn.Model, upto int) tensor.Shape {
 	return s[1:]
 }
 
-// extractFeaturesIndexed computes features of a shuffled source and puts
-// each image's row at its dataset index (dropping images that failed to
-// decode), so the cached set does not depend on the order they came in.
-func extractFeaturesIndexed(ctx context.Context, m *nn.Model, n int, src batchSource, upto int, progress io.Writer, what string) (*tensor.Tensor, []int, error) {
-	ds, ok := src.(dirSource)
-	if !ok {
-		return extractFeatures(ctx, m, src, upto, progress, what)
-	}
-	var feats [][]float32
+// extractFeaturesIndexed computes the features of every image of d (in
+// d's epoch-0 batches) and stacks them in dataset index order, leaving out
+// images that failed to decode; rowOf maps a dataset index to its row (or −1).
+func extractFeaturesIndexed(ctx context.Context, m *nn.Model, d *dataset.Directory, upto int, progress io.Writer, what string) (*tensor.Tensor, []int, []int, error) {
+	n := d.Len()
 	labels := make([]int, n)
-	feats = make([][]float32, n)
+	feats := make([][]float32, n)
 	var shape tensor.Shape
-	it := ds.d.Epoch(ctx, 0)
+	it := d.Epoch(ctx, 0)
 	defer it.Close()
-	bar := newProgressBar(progress, ds.Steps())
+	bar := newProgressBar(progress, d.Steps())
 	for step := 0; ; step++ {
 		b, err := it.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("computing %s features: %w", what, err)
+			return nil, nil, nil, fmt.Errorf("computing %s features: %w", what, err)
 		}
 		if len(b.Labels) == 0 {
 			continue
@@ -239,16 +259,19 @@ func extractFeaturesIndexed(ctx context.Context, m *nn.Model, n int, src batchSo
 	bar.finish()
 	var data []float32
 	var keep []int
+	rowOf := make([]int, n)
 	for i, f := range feats {
+		rowOf[i] = -1
 		if f != nil {
+			rowOf[i] = len(keep)
 			data = append(data, f...)
 			keep = append(keep, labels[i])
 		}
 	}
 	if len(keep) == 0 {
-		return nil, nil, fmt.Errorf("computing %s features: no usable images", what)
+		return nil, nil, nil, fmt.Errorf("computing %s features: no usable images", what)
 	}
-	return tensor.FromData(data, append(tensor.Shape{len(keep)}, shape[1:]...)...), keep, nil
+	return tensor.FromData(data, append(tensor.Shape{len(keep)}, shape[1:]...)...), keep, rowOf, nil
 }
 
 // describeLayers lists the model's layers for model.json.

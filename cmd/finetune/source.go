@@ -31,6 +31,10 @@ type memSource struct {
 	// up to ±shift pixels in x and y (zero fill), drawn from
 	// mix(seed, epoch, sample): images (N, H, W, C) only.
 	shift int
+	// epochOrder, when set, gives the sample order of an epoch instead of
+	// the seeded permutation (used to follow a dataset.Directory's order so
+	// cached features are seen in the same order as images would be).
+	epochOrder func(epoch int) []int
 }
 
 // Len returns N.
@@ -41,6 +45,9 @@ func (m *memSource) Steps() int { return (len(m.labels) + m.batch - 1) / m.batch
 
 // order returns the sample order of an epoch.
 func (m *memSource) order(epoch int) []int {
+	if m.epochOrder != nil {
+		return m.epochOrder(epoch)
+	}
 	n := len(m.labels)
 	idx := make([]int, n)
 	for i := range idx {
