@@ -58,7 +58,8 @@ func (d *Dense) OutputShape(in tensor.Shape) (tensor.Shape, error) {
 
 // Forward computes y = x·kernel + bias (ReLU).
 func (d *Dense) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
-	if _, err := d.OutputShape(x.Shape); err != nil {
+	if len(x.Shape) != 2 || x.Shape[1] != d.in {
+		_, err := d.OutputShape(x.Shape)
 		panic("nn: " + err.Error())
 	}
 	N := x.Shape[0]

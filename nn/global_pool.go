@@ -145,6 +145,9 @@ func (g *GlobalPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 type Flatten struct {
 	base
 	xShape tensor.Shape
+
+	shape       tensor.Shape  // xShape storage
+	out, dxView tensor.Tensor // view headers reused inside a Model
 }
 
 // NewFlatten returns a Flatten layer.
@@ -171,9 +174,17 @@ func (f *Flatten) OutputShape(in tensor.Shape) (tensor.Shape, error) {
 func (f *Flatten) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	f.xShape = nil
 	if f.retain(training) {
-		f.xShape = x.Shape.Clone()
+		f.shape = append(f.shape[:0], x.Shape...)
+		f.xShape = f.shape
 	}
-	return x.Reshape(x.Shape[0], x.Shape[1:].Size())
+	if !f.reuse {
+		return x.Reshape(x.Shape[0], x.Shape[1:].Size())
+	}
+	// Inside a Model: one reused view header (its consumer is done with the
+	// previous one by the time Forward runs again).
+	f.out.Shape = append(f.out.Shape[:0], x.Shape[0], x.Shape[1:].Size())
+	f.out.Data = x.Data
+	return &f.out
 }
 
 // Backward reshapes dy back to the input shape (a view).
@@ -184,5 +195,10 @@ func (f *Flatten) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !f.inputGrad {
 		return nil
 	}
-	return dy.Reshape(f.xShape...)
+	if !f.reuse {
+		return dy.Reshape(f.xShape...)
+	}
+	f.dxView.Shape = append(f.dxView.Shape[:0], f.xShape...)
+	f.dxView.Data = dy.Data
+	return &f.dxView
 }

@@ -104,17 +104,19 @@ func (b *base) output(dims ...int) (y *tensor.Tensor, zeroed bool) {
 		copy(d.Shape, dims)
 		return d, false
 	}
-	return tensor.New(dims...), true
+	// A copy, so that dims (the caller's variadic array) never escapes and the
+	// dst path allocates nothing.
+	return tensor.New(append([]int(nil), dims...)...), true
 }
 
 // gradInput returns the dx tensor of shape s for Backward: a buffer reused
 // across calls inside a Model, else a new tensor. zeroed as for output.
 func (b *base) gradInput(s tensor.Shape) (dx *tensor.Tensor, zeroed bool) {
 	if !b.reuse {
-		return tensor.New(s...), true
+		return tensor.New(s.Clone()...), true
 	}
 	if b.dx == nil || len(b.dx.Shape) != len(s) || len(b.dx.Data) != s.Size() {
-		b.dx = tensor.New(s...)
+		b.dx = tensor.New(s.Clone()...)
 		return b.dx, true
 	}
 	copy(b.dx.Shape, s)

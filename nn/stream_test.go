@@ -260,3 +260,30 @@ func TestWinogradCacheFollowsWeights(t *testing.T) {
 	cw.KernelChanged()
 	check("after a one-weight edit and KernelChanged")
 }
+
+// TestStepAllocations: after warm-up, a training Forward+Backward with a
+// frozen prefix and an inference Forward allocate only a handful of small
+// objects (the returned output tensor and a few headers), however many
+// layers and images: activations, dx, masks, argmax and scratch are reused.
+func TestStepAllocations(t *testing.T) {
+	for _, n := range []int{4, 8} {
+		m := streamModel(t, 6)
+		if err := m.Freeze("conv1", "conv2", "conv3"); err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(tensor.NewRNG(7), n, 32, 32, 3)
+		dy := randTensor(tensor.NewRNG(8), n, 5)
+		step := func() {
+			m.Forward(x, true)
+			m.Backward(dy)
+		}
+		step()
+		if a := testing.AllocsPerRun(5, step); a > 8 {
+			t.Errorf("batch %d: training step: %v allocations, want <= 8", n, a)
+		}
+		m.Forward(x, false)
+		if a := testing.AllocsPerRun(5, func() { m.Forward(x, false) }); a > 8 {
+			t.Errorf("batch %d: inference Forward: %v allocations, want <= 8", n, a)
+		}
+	}
+}
