@@ -44,8 +44,9 @@ type demoPlan struct {
 
 // defaultPlan is the full demonstration (about 2-4 minutes on 2 cores).
 var defaultPlan = demoPlan{
-	Width: 0.125, PretrainImages: 12000, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
-	PerClass: 100, HeadEpochs: 20, HeadLR: 1e-3, FineEpochs: 10, FineFrom: "block1_conv1", FineLR: 1e-4,
+	Width: 0.125, PretrainImages: 30000, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
+	PerClass: 100, HeadEpochs: 10, HeadLR: 1e-3, HeadDropout: 0.5,
+	FineEpochs: 20, FineFrom: "block1_conv1", FineLR: 1e-3, Shift: 2,
 	Batch: 16, ScratchLR: 1e-3, ValImages: 1000, Head: []int{256},
 }
 
@@ -53,7 +54,7 @@ var defaultPlan = demoPlan{
 var quickPlan = demoPlan{
 	Width: 0.125, PretrainImages: 800, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
 	PerClass: 10, HeadEpochs: 2, HeadLR: 1e-3, FineEpochs: 1, FineFrom: "block1_conv1", FineLR: 1e-4,
-	Batch: 16, ScratchLR: 1e-3, ValImages: 100, TestImages: 300, Head: []int{32},
+	Batch: 16, ScratchLR: 1e-3, ValImages: 100, TestImages: 300, Head: []int{32}, HeadDropout: 0.5, Shift: 2,
 }
 
 // digits holds MNIST images as network inputs: (N, 32, 32, 3) in [0, 1].
@@ -174,7 +175,8 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	epochs := p.HeadEpochs + p.FineEpochs
 
 	// Step 2: transfer.
-	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head, trained on digits 5-9 with only %d labelled images per class.\n", p.PerClass)
+	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head (Dense %v, dropout %g), trained on digits 5-9 with only %d labelled images per class;\n", p.Head, p.HeadDropout, p.PerClass)
+	fmt.Fprintf(stdout, "         then %d epochs fine-tuning from %s (Adam lr %g) with random ±%d-pixel shifts.\n", p.FineEpochs, p.FineFrom, p.FineLR, p.Shift)
 	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(few.labels), len(classes))
 	fmt.Fprintf(stdout, "(val_* columns: the first %d images of the 5-9 test split; the final test uses all %d.)\n", len(val.labels), len(test.labels))
 	spec := demoSpec(p, classes, p.HeadDropout)
@@ -253,7 +255,8 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		return nil
 	}
 	// Step 3: the baseline from scratch.
-	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (VGG16 base + head) from scratch on the same %d images, %d epochs, every layer trainable.\n", len(few.labels), epochs)
+	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (VGG16 base + head) from scratch (He-normal init) on the same %d images, %d epochs,\n", len(few.labels), epochs)
+	fmt.Fprintf(stdout, "         every layer trainable, Adam lr %g, the same dropout and ±%d-pixel shifts.\n", p.ScratchLR, p.Shift)
 	sspec := demoSpec(p, classes, p.HeadDropout)
 	smodel, sdrops, err := train.Build(sspec, seed+3)
 	if err != nil {
