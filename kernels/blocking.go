@@ -13,6 +13,9 @@ import "unsafe"
 //	      for jr in 0..nc step NR:
 //	        micro-kernel: C[ir:ir+MR, jc+jr:+NR] (+)= A-panel · B-micro-panel
 //
+// When A is not transposed, alpha == 1 and its row stride spreads the rows
+// over the L1 sets, full micro-panels are read in place (see directA) and
+// only edge panels are packed.
 // The A micro-panel (MR·kc floats) is reused from L1 across the nc/NR
 // kernel calls; the B panel (kc·nc floats) is reused from L2 across the
 // (m1-m0)/MR A micro-panels. The first k pass applies beta (or ignores C when
@@ -42,6 +45,7 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	mr, nr := lv.mr, lv.nr
 	kc, nc := lv.blockSizes(n1-n0, j.k)
 	ar.ensure(lv, kc, nc)
+	direct := j.directA()
 	for jc := n0; jc < n1; jc += nc {
 		ncur := min(nc, n1-jc)
 		for pc := 0; pc < j.k; pc += kc {
@@ -63,7 +67,12 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 			nextB := j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
 			for ir := m0; ir < m1; ir += mr {
 				mcur := min(mr, m1-ir)
-				j.packA(ar.a, ir, mcur, pc, kcur, mr)
+				ap, lda := &ar.a[0], kcur
+				if direct && mcur == mr {
+					ap, lda = &j.a[ir*j.lda+pc], j.lda // A's rows in place
+				} else {
+					j.packA(ar.a, ir, mcur, pc, kcur, mr)
+				}
 				next := j.nextPanelLines(ir+mr, min(mr, m1-ir-mr), pc, kcur)
 				for jr := 0; jr < ncur; jr += nr {
 					// plans live in the arena: on the stack they would escape through lv.kernel
@@ -76,11 +85,11 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 						bias = &j.bias[jc+jr]
 					}
 					if mcur == mr && ncr == nr {
-						lv.kernel(kcur, &ar.a[0], kcur, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
+						lv.kernel(kcur, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
 						continue
 					}
 					// Edge tile: full kernel into the scratch tile, then merge.
-					lv.kernel(kcur, &ar.a[0], kcur, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
+					lv.kernel(kcur, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
 					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
 				}
 			}
@@ -184,4 +193,24 @@ func (j *gemmJob) nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1 int) panelLines
 	start := addr &^ 63
 	lines := int((addr + uintptr(width)*4 - start + 63) / 64)
 	return panelLines{start: start, lines: lines, rows: rows, stride: j.ldb * 4}
+}
+
+// directA reports whether full A micro-panels can be read in place instead
+// of packed: A not transposed, not from a RowSource, alpha == 1 (packing
+// would scale it), and a row stride that spreads the MR rows over the L1
+// sets (at most 4 rows on one 64-byte set index out of 64; a stride that is
+// a multiple of 4 KiB would put all of them in one set and thrash).
+func (j *gemmJob) directA() bool {
+	if j.transA || j.rows != nil || j.alpha != 1 {
+		return false
+	}
+	var perSet [64]int
+	for i := range j.lv.mr {
+		s := (i * j.lda * 4 / 64) % 64
+		perSet[s]++
+		if perSet[s] > 4 {
+			return false
+		}
+	}
+	return true
 }
