@@ -80,22 +80,34 @@ func (s *Spec) Validate() error {
 	if !(s.Width > 0 && s.Width <= 4) {
 		return fmt.Errorf("width %g out of range (0, 4]", s.Width)
 	}
-	if s.InputShape[0] < 32 || s.InputShape[1] < 32 || s.InputShape[2] != 3 {
-		return fmt.Errorf("input_shape %v: want at least 32x32x3", s.InputShape)
+	if s.InputShape[0] < 32 || s.InputShape[1] < 32 || s.InputShape[2] != 3 || s.InputShape[0] > 4096 || s.InputShape[1] > 4096 {
+		return fmt.Errorf("input_shape %v: want HxWx3 with 32 <= H, W <= 4096", s.InputShape)
 	}
-	if len(s.Classes) < 2 {
+	if len(s.Classes) < 2 || len(s.Classes) > 1<<20 {
 		return fmt.Errorf("%d classes, want at least 2", len(s.Classes))
+	}
+	if len(s.Head.Hidden) > 16 {
+		return fmt.Errorf("%d hidden head layers, at most 16 supported", len(s.Head.Hidden))
 	}
 	for _, u := range s.Head.Hidden {
 		if u <= 0 || u > 1<<16 {
 			return fmt.Errorf("head hidden units %d out of range", u)
 		}
 	}
-	if s.Head.Dropout < 0 || s.Head.Dropout >= 1 {
+	switch s.Head.Pooling {
+	case "avg", "max", "flatten", "":
+	default:
+		return fmt.Errorf("head pooling %q (want avg, max or flatten)", s.Head.Pooling)
+	}
+	if !(s.Head.Dropout >= 0 && s.Head.Dropout < 1) {
 		return fmt.Errorf("head dropout %g out of [0, 1)", s.Head.Dropout)
 	}
 	switch s.Preprocessing.Mode {
-	case "caffe", "rescale":
+	case "caffe":
+	case "rescale":
+		if !(s.Preprocessing.Scale > 0) {
+			return fmt.Errorf("preprocessing rescale needs a positive scale, got %g", s.Preprocessing.Scale)
+		}
 	default:
 		return fmt.Errorf("preprocessing mode %q (want caffe or rescale)", s.Preprocessing.Mode)
 	}
