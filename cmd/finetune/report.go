@@ -95,7 +95,9 @@ func progressLine(done, total int, elapsed time.Duration, loss, acc float64) str
 	} else {
 		fmt.Fprintf(&b, " - %s", formatSeconds(elapsed))
 	}
-	fmt.Fprintf(&b, " - loss: %.4f - accuracy: %.4f", loss, acc)
+	if !math.IsNaN(loss) { // NaN: a bar without metrics (feature extraction)
+		fmt.Fprintf(&b, " - loss: %.4f - accuracy: %.4f", loss, acc)
+	}
 	return b.String()
 }
 
