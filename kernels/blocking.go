@@ -44,13 +44,25 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	lv := j.lv
 	mr, nr := lv.mr, lv.nr
 	kc, nc := lv.blockSizes(n1-n0, j.k)
+	if j.pb != nil {
+		kc = j.pb.kc
+		nc = min(nc, roundUp(n1-n0, nr)) // no packing buffer needed: any width
+	}
 	ar.ensure(lv, kc, nc)
 	direct := j.directA()
 	for jc := n0; jc < n1; jc += nc {
 		ncur := min(nc, n1-jc)
 		for pc := 0; pc < j.k; pc += kc {
 			kcur := min(kc, j.k-pc)
-			j.packB(ar.b, pc, kcur, jc, ncur, nr)
+			bpanel := ar.b
+			var nextB panelLines
+			if j.pb != nil {
+				bpanel = j.pb.data[pc*j.pb.npad+jc*kcur:]
+				nextB = j.packedPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
+			} else {
+				j.packB(ar.b, pc, kcur, jc, ncur, nr)
+				nextB = j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
+			}
 			beta, flags := float32(1), flagBeta
 			if pc == 0 {
 				beta = j.beta
@@ -64,7 +76,6 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 			}
 			calls := (ncur + nr - 1) / nr
 			allCalls := calls * ((m1 - m0 + mr - 1) / mr)
-			nextB := j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
 			for ir := m0; ir < m1; ir += mr {
 				mcur := min(mr, m1-ir)
 				ap, lda := &ar.a[0], kcur
@@ -79,7 +90,7 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 					ar.pf[0] = next.share(jr/nr, calls)
 					ar.pf[1] = nextB.share((ir-m0)/mr*calls+jr/nr, allCalls)
 					ncr := min(nr, ncur-jr)
-					bp := &ar.b[jr*kcur]
+					bp := &bpanel[jr*kcur]
 					var bias *float32
 					if last && j.bias != nil && ncr == nr {
 						bias = &j.bias[jc+jr]

@@ -52,12 +52,12 @@ func worker(tasks <-chan task) {
 func (j *gemmJob) run() {
 	lv := j.lv
 	parts := runtime.GOMAXPROCS(0)
-	if j.m*j.n*j.k < parallelMin {
+	if j.m*j.n*j.k < parallelMin || j.serial {
 		parts = 1
 	}
 	tilesM := (j.m + lv.mr - 1) / lv.mr
 	tilesN := (j.n + lv.nr - 1) / lv.nr
-	splitM := j.n <= j.m
+	splitM := j.n <= j.m || j.pb != nil // a packed B is shared, never duplicated
 	if splitM && tilesM < parts && tilesN > tilesM {
 		splitM = false
 	} else if !splitM && tilesN < parts && tilesM > tilesN {

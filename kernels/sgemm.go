@@ -167,6 +167,8 @@ type gemmArgs struct {
 	ldc            int
 	bias           []float32 // nil or n floats, added on the last k pass
 	relu           bool      // clamp C at zero on the last k pass
+	pb             *PackedB  // when non-nil B is pre-packed (b unused)
+	serial         bool      // run on the calling goroutine only
 }
 
 // jobs is a free list of gemmJobs (not a sync.Pool, which the GC empties:
