@@ -40,11 +40,17 @@ func (pb *PackedB) N() int { return pb.n }
 // Bytes is the memory the packed matrix holds (its buffer's capacity).
 func (pb *PackedB) Bytes() int { return 4 * cap(pb.backing) }
 
-// Init sizes pb for a k×n matrix in the active level's layout and zeroes
-// it; rows are then filled with SetRow. PackB calls it.
+// Init sizes pb for a k×n matrix in the active level's layout; rows are
+// then filled with SetRow (every row must be set). The padding columns are
+// zero. When pb already has this shape and level, Init keeps the buffer
+// as it is (stale rows until set), so re-initialising costs nothing.
+// PackB calls it.
 func (pb *PackedB) Init(k, n int) {
 	checkShape(0, n, k)
 	lv := active.Load()
+	if pb.lv == lv && pb.k == k && pb.n == n {
+		return
+	}
 	kc, _ := lv.blockSizes(max(n, 1), max(k, 1))
 	npad := roundUp(max(n, 1), lv.nr)
 	size := k * npad

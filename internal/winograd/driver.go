@@ -21,7 +21,9 @@ type workspace struct {
 
 // job describes one convolution call shared by the workers.
 type job struct {
-	x, u, bias, y      []float32
+	x, bias, y         []float32
+	u                  []kernels.PackedB // α² packed cin×cout
+	serialGemm         bool              // several workers: one GEMM per core
 	n, h, w, cin, cout int
 	m, alpha           int
 	tilesH, tilesW     int
@@ -48,7 +50,7 @@ func blockTilesFor(alpha, cin, cout int) int {
 	return max(64, min(1024, t))
 }
 
-func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []float32, relu bool, y []float32) {
+func (p *Plan) run(x []float32, n, h, w, cin int, u []kernels.PackedB, cout int, bias []float32, relu bool, y []float32) {
 	if n == 0 || h == 0 || w == 0 {
 		return
 	}
@@ -81,6 +83,7 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []float32, cout int, bias []
 		ws.ensure(j)
 	}
 	j.ws = p.ws
+	j.serialGemm = workers > 1
 	j.next.Store(0)
 	if workers > 1 {
 		startPool(workers - 1)
@@ -193,10 +196,11 @@ func (j *job) block(ws *workspace, t0, nt int) {
 
 	// 2. α² GEMMs: M[ξ] (nt×cout) = V[ξ] (nt×cin) · U[ξ] (cin×cout).
 	for xi := 0; xi < alpha*alpha; xi++ {
-		kernels.Sgemm(false, false, nt, cout, cin, 1,
-			ws.v[xi*T*cin:], cin,
-			j.u[xi*cin*cout:], cout,
-			0, ws.m[xi*T*cout:], cout)
+		if j.serialGemm {
+			kernels.SgemmPackedBSerial(false, nt, cout, cin, 1, ws.v[xi*T*cin:], cin, &j.u[xi], 0, ws.m[xi*T*cout:], cout)
+		} else {
+			kernels.SgemmPackedB(false, nt, cout, cin, 1, ws.v[xi*T*cin:], cin, &j.u[xi], 0, ws.m[xi*T*cout:], cout)
+		}
 	}
 
 	// 3. Output transform + bias + ReLU: y tile = Aᵀ M_t A.
@@ -266,7 +270,8 @@ func startPool(n int) {
 // kernelJob runs transformKernelRange over parts of the input channels on
 // the pool, each part with its own slice of tmp.
 type kernelJob struct {
-	u, tmp, kernel  []float32
+	u               []kernels.PackedB
+	tmp, kernel     []float32
 	cin, cout, m    int
 	parts, tmpParts int
 	wg              sync.WaitGroup
@@ -278,18 +283,24 @@ func (k *kernelJob) run(i int) {
 
 func (k *kernelJob) done() { k.wg.Done() }
 
-// transform sets dst = U of kernel (3,3,cin,cout), in parallel over input
-// channels on up to GOMAXPROCS goroutines; it returns dst, grown if needed.
-func (p *Plan) transform(dst, kernel []float32, cin, cout int) []float32 {
+// transform sets dst = the α² packed matrices U[ξ] of kernel (3,3,cin,cout),
+// in parallel over input channels on up to GOMAXPROCS goroutines; it returns
+// dst (reusing its buffers when the shape is unchanged).
+func (p *Plan) transform(dst []kernels.PackedB, kernel []float32, cin, cout int) []kernels.PackedB {
 	m := int(p.variant)
 	alpha := m + 2
-	dst = grow(dst, alpha*alpha*cin*cout)
+	if len(dst) != alpha*alpha {
+		dst = make([]kernels.PackedB, alpha*alpha)
+	}
+	for i := range dst {
+		dst[i].Init(cin, cout)
+	}
 	parts := max(1, min(runtime.GOMAXPROCS(0), cin/16))
 	if p.Workers > 0 {
 		parts = min(parts, p.Workers)
 	}
 	k := &p.kjob
-	k.tmpParts = alpha * 3 * cout
+	k.tmpParts = (alpha*3 + 1) * cout
 	p.tmp = grow(p.tmp, parts*k.tmpParts)
 	k.u, k.tmp, k.kernel = dst, p.tmp, kernel
 	k.cin, k.cout, k.m, k.parts = cin, cout, m, parts

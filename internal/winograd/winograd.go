@@ -20,12 +20,14 @@
 //
 //	V: [α²][T][Cin]   (position-major, so V[ξ] is a row-major T×Cin matrix)
 //	M: [α²][T][Cout]
-//	U: [α²][Cin][Cout] (in the Plan, built once)
+//	U: α² Cin×Cout matrices in the Plan, built once per kernel straight into
+//	   kernels.PackedB form, so no GEMM call repacks them
 //
 // Tiles are numbered over the whole batch (image, tile row, tile col) and cut
 // into blocks of T tiles; blocks are spread over GOMAXPROCS workers, each with
 // a V/M buffer set from a package-wide pool, so a steady-state call allocates
-// nothing (driver.go). The GEMMs are kernels.Sgemm calls.
+// nothing (driver.go). The GEMMs are kernels.SgemmPackedBSerial calls: one
+// GEMM per core, the workers already run in parallel.
 //
 // The transforms run in AVX-512 assembly over 16 channels per zmm register
 // when the CPU has AVX-512F (chosen once at init), with pure-Go twins for the
@@ -48,6 +50,8 @@ package winograd
 
 import (
 	"fmt"
+
+	"github.com/gotransfer/gotransfer/kernels"
 )
 
 // Variant selects the Winograd tile: F2 is F(2x2,3x3) (4x4 input tiles,
@@ -70,9 +74,7 @@ const Default = F4
 
 // Choose picks the variant for a stride-1 3x3 'same' convolution of n
 // images of h×w, or ok = false when direct convolution (im2col/implicit
-// GEMM) should be used instead. kernels.Sgemm repacks the transformed
-// kernel (Cin×Cout) on every call, so Winograd needs enough tiles per GEMM
-// to amortise that. Measured per core on VGG16 shapes (batch 1): F4 beats
+// GEMM) should be used instead. Measured (while each GEMM still repacked U) per core on VGG16 shapes (batch 1): F4 beats
 // F2 from ~100 tiles up (block3 at 196 tiles: 425 vs 284 effective
 // GFLOP/s), ties at 49 (block4: 247 vs 263) and loses at 16 (block5: 97 vs
 // 171), where F2 (49 tiles) still beats im2col (~120). Cin = 3 (the RGB
@@ -108,29 +110,30 @@ func (v Variant) String() string { return fmt.Sprintf("F%d", int(v)) }
 // call SetKernel before the next Forward/BackwardData, or results use the old
 // transform. For frozen layers build the Plan once.
 //
-// Memory: U takes α²·Cin·Cout floats (F4: 4x the kernel, F2: 1.8x), the
-// backward transform as much again plus a rotated kernel copy. Release
-// frees them (the next call re-transforms). The block buffers (V, M) are not
-// per Plan: a package-wide pool keeps one set per concurrently running
-// worker, each at most about 48 MiB (see blockTilesFor).
+// Memory: U takes α²·Cin·Cout floats (F4: 4x the kernel, F2: 1.8x; Cout
+// rounded up to the GEMM tile width, 32), the backward transform as much
+// again plus a rotated kernel copy. Release frees them (the next call
+// re-transforms). The block buffers (V, M) are not per Plan: a package-wide
+// pool keeps one set per concurrently running worker, each of a fixed
+// workspaceBudget bytes (see blockTilesFor).
 //
 // A Plan is not safe for concurrent use; use one Plan per goroutine.
 type Plan struct {
 	variant   Variant
 	cin, cout int
-	kernel    []float32 // the caller's (3,3,Cin,Cout) kernel
-	u         []float32 // forward transform [α²][Cin][Cout]
-	uBack     []float32 // backward transform [α²][Cout][Cin]
-	rotated   []float32 // (3,3,Cout,Cin) backward kernel
-	tmp       []float32 // kernel-transform scratch
-	uOK, bkOK bool      // u / uBack match kernel
+	kernel    []float32         // the caller's (3,3,Cin,Cout) kernel
+	u         []kernels.PackedB // forward transform: α² packed Cin×Cout
+	uBack     []kernels.PackedB // backward transform: α² packed Cout×Cin
+	rotated   []float32         // (3,3,Cout,Cin) backward kernel
+	tmp       []float32         // kernel-transform scratch
+	uOK, bkOK bool              // u / uBack match kernel
 
 	// BlockTiles, if > 0, overrides the number of tiles per block (T).
 	BlockTiles int
 
 	// Workers, if > 0, caps the goroutines that run blocks (default
-	// GOMAXPROCS). kernels.Sgemm may itself split large GEMMs over
-	// GOMAXPROCS.
+	// GOMAXPROCS). When only one goroutine runs blocks, its GEMMs are
+	// themselves split over GOMAXPROCS.
 	Workers int
 
 	ws   []*workspace // the workspaces of the running call (from the pool)
@@ -171,7 +174,14 @@ func (p *Plan) Release() {
 
 // Bytes is the memory the plan holds now (transformed kernels and scratch).
 func (p *Plan) Bytes() int {
-	return 4 * (cap(p.u) + cap(p.uBack) + cap(p.rotated) + cap(p.tmp))
+	n := 4 * (cap(p.rotated) + cap(p.tmp))
+	for i := range p.u {
+		n += p.u[i].Bytes()
+	}
+	for i := range p.uBack {
+		n += p.uBack[i].Bytes()
+	}
+	return n
 }
 
 // Variant returns the plan's tile variant.
@@ -255,24 +265,16 @@ var gF4 = [6][3]float64{
 	{0, 0, 1},
 }
 
-// transformKernel writes U[ξ][ci][co] = (G g Gᵀ)[ξ] for the kernel
-// (3,3,cin,cout) into u (grown if needed) on one goroutine; tmp is scratch
-// of at least α·3·cout floats. Plan.transform is the parallel version.
-func transformKernel(u, tmp, kernel []float32, cin, cout, m int) []float32 {
-	u = grow(u, (m+2)*(m+2)*cin*cout)
-	transformKernelRange(u, tmp, kernel, cin, cout, m, 0, cin)
-	return u
-}
-
 // transformKernelRange computes U for input channels [ci0, ci1) in float32
-// over contiguous rows of cout:
+// over contiguous rows of cout, storing row ci of every U[ξ] into u[ξ]:
 //
 //	tmp[i][kw][:] = Σ_kh G[i][kh] · g[kh][kw][ci][:]        (α×3 rows)
 //	U[i·α+j][ci][:] = Σ_kw tmp[i][kw][:] · G[j][kw]          (α² rows)
 //
-// The backward kernel is transformed by passing rotateKernel's output with
-// cin and cout swapped.
-func transformKernelRange(u, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) {
+// tmp holds at least (α·3+1)·cout floats (the last cout: one U row before
+// it is packed). The backward kernel is transformed by passing
+// rotateKernel's output with cin and cout swapped.
+func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) {
 	alpha := m + 2
 	var g [][3]float64
 	if m == 2 {
@@ -280,6 +282,7 @@ func transformKernelRange(u, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) 
 	} else {
 		g = gF4[:]
 	}
+	urow := tmp[alpha*3*cout:][:cout]
 	for ci := ci0; ci < ci1; ci++ {
 		row := func(kh, kw int) []float32 { return kernel[((kh*3+kw)*cin+ci)*cout:][:cout] }
 		for i := 0; i < alpha; i++ {
@@ -290,7 +293,8 @@ func transformKernelRange(u, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) 
 		for i := 0; i < alpha; i++ {
 			t0, t1, t2 := tmp[(i*3)*cout:][:cout], tmp[(i*3+1)*cout:][:cout], tmp[(i*3+2)*cout:][:cout]
 			for j := 0; j < alpha; j++ {
-				comb3(u[((i*alpha+j)*cin+ci)*cout:][:cout], t0, t1, t2, g[j][0], g[j][1], g[j][2])
+				comb3(urow, t0, t1, t2, g[j][0], g[j][1], g[j][2])
+				u[i*alpha+j].SetRow(ci, urow)
 			}
 		}
 	}
