@@ -13,7 +13,8 @@ import (
 
 // workspace is one worker's reusable buffers.
 type workspace struct {
-	v, m    []float32 // [α²][T][cin], [α²][T][cout]
+	vm      []float32 // the V and M buffers, one allocation of workspaceBudget
+	v, m    []float32 // [α²][T][cin], [α²][T][cout], views of vm
 	inTile  []float32 // α×α×cin zero-padded copy of an edge input tile
 	outTile []float32 // m×m×cout output of a partial edge tile
 	zero    []float32 // cout zeros, the bias when there is none
@@ -35,19 +36,31 @@ type job struct {
 	ws                 []*workspace
 }
 
-// workspaceBudget caps one worker's V+M buffers (bytes) when choosing T.
-const workspaceBudget = 48 << 20
+// workspaceBudget is one worker's V+M buffer (bytes), allocated once at this
+// size (larger only when Plan.BlockTiles asks for more) and shared by every
+// layer, so running layers of different shapes never regrows it.
+const workspaceBudget = 24 << 20
 
-// blockTilesFor picks T, the tiles per block. kernels.Sgemm repacks U[ξ]
-// (cin×cout) on every call, so T must grow with the channel count to
-// amortise that: measured per core (GOMAXPROCS=1, VGG16 shapes), the best T
-// is about 2·max(cin, cout) (128 for 64 channels ... 1024 for 512). The
-// per-worker buffers α²·T·(cin+cout)·4 bytes are capped at workspaceBudget
-// (48 MiB: T ≈ 340 for 512 channels with F4, costing ~10% there).
+// maxBlockTiles caps T; blockTileStep is the granule T is rounded to, a
+// multiple of the GEMM micro-tile rows (14 for AVX-512, 6 for AVX2) so the
+// α² GEMMs (T rows each) waste no partial tiles.
+const (
+	maxBlockTiles = 256
+	blockTileStep = 42
+)
+
+// blockTilesFor picks T, the tiles per block: as many as fit in
+// workspaceBudget (α²·T·(cin+cout)·4 bytes), at most maxBlockTiles. With U
+// pre-packed, a GEMM of T rows costs no repacking, so T only has to be large
+// enough to keep the packed U panel busy in L2: measured on VGG16 batch-16
+// shapes (F4, 2 workers), T from 128 to 256 gives the same speed within the
+// noise (block3 ~500, block5 ~380 GFLOP/cpu-s), 64 is ~20% slower.
 func blockTilesFor(alpha, cin, cout int) int {
-	t := 2 * max(cin, cout)
-	t = min(t, workspaceBudget/(4*alpha*alpha*(cin+cout)))
-	return max(64, min(1024, t))
+	t := min(maxBlockTiles, workspaceBudget/(4*alpha*alpha*(cin+cout)))
+	if t > blockTileStep {
+		t = t / blockTileStep * blockTileStep
+	}
+	return max(16, t)
 }
 
 func (p *Plan) run(x []float32, n, h, w, cin int, u []kernels.PackedB, cout int, bias []float32, relu bool, y []float32) {
@@ -75,7 +88,11 @@ func (p *Plan) run(x []float32, n, h, w, cin int, u []kernels.PackedB, cout int,
 	if p.BlockTiles <= 0 && j.nblocks%workers != 0 {
 		// Balance: a multiple of workers blocks of equal size (never larger).
 		j.nblocks = (j.nblocks + workers - 1) / workers * workers
-		j.blockTiles = (j.tiles + j.nblocks - 1) / j.nblocks
+		t := (j.tiles + j.nblocks - 1) / j.nblocks
+		if r := roundUpTo(t, blockTileStep); r <= j.blockTiles {
+			t = r // whole micro-tiles; the block queue absorbs the imbalance
+		}
+		j.blockTiles = t
 		j.nblocks = (j.tiles + j.blockTiles - 1) / j.blockTiles
 	}
 	p.ws = getWorkspaces(p.ws[:0], workers)
@@ -130,13 +147,18 @@ func putWorkspaces(ws []*workspace) {
 
 func (ws *workspace) ensure(j *job) {
 	a2 := j.alpha * j.alpha
-	ws.v = grow(ws.v, a2*j.blockTiles*j.cin)
-	ws.m = grow(ws.m, a2*j.blockTiles*j.cout)
+	nv, nm := a2*j.blockTiles*j.cin, a2*j.blockTiles*j.cout
+	if cap(ws.vm) < nv+nm {
+		ws.vm = make([]float32, max(nv+nm, workspaceBudget/4))
+	}
+	ws.v, ws.m = ws.vm[:nv:nv], ws.vm[nv:nv+nm:nv+nm]
 	ws.inTile = grow(ws.inTile, a2*j.cin)
 	ws.outTile = grow(ws.outTile, j.m*j.m*j.cout)
 	ws.zero = grow(ws.zero, j.cout)
 	clear(ws.zero)
 }
+
+func roundUpTo(x, to int) int { return (x + to - 1) / to * to }
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
