@@ -40,13 +40,14 @@ type demoPlan struct {
 	TestImages     int  // 0 = the whole 5-9 test split
 	Head           []int
 	HeadDropout    float64 // dropout after each hidden head layer (transfer and scratch)
+	DecayLast      int     // the last DecayLast epochs of fine-tuning and of scratch training use lr/10
 }
 
 // defaultPlan is the full demonstration (about 2-4 minutes on 2 cores).
 var defaultPlan = demoPlan{
 	Width: 0.125, PretrainImages: 30000, PretrainEpochs: 1, PretrainLR: 1e-3, PretrainBatch: 32,
 	PerClass: 100, HeadEpochs: 10, HeadLR: 1e-3, HeadDropout: 0.5,
-	FineEpochs: 20, FineFrom: "block1_conv1", FineLR: 1e-3, Shift: 2,
+	FineEpochs: 20, FineFrom: "block1_conv1", FineLR: 1e-3, Shift: 2, DecayLast: 5,
 	Batch: 16, ScratchLR: 1e-3, ValImages: 1000, Head: []int{256},
 }
 
@@ -176,7 +177,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 
 	// Step 2: transfer.
 	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head (Dense %v, dropout %g), trained on digits 5-9 with only %d labelled images per class;\n", p.Head, p.HeadDropout, p.PerClass)
-	fmt.Fprintf(stdout, "         then %d epochs fine-tuning from %s (Adam lr %g) with random ±%d-pixel shifts.\n", p.FineEpochs, p.FineFrom, p.FineLR, p.Shift)
+	fmt.Fprintf(stdout, "         then %d epochs fine-tuning from %s (Adam lr %g, lr/10 for the last %d) with random ±%d-pixel shifts.\n", p.FineEpochs, p.FineFrom, p.FineLR, p.DecayLast, p.Shift)
 	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(few.labels), len(classes))
 	fmt.Fprintf(stdout, "(val_* columns: the first %d images of the 5-9 test split; the final test uses all %d.)\n", len(val.labels), len(test.labels))
 	spec := demoSpec(p, classes, p.HeadDropout)
@@ -234,7 +235,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		}
 		tr, nt := tmodel.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
-		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR,
+		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR, DecayFrom: decayFrom(epochs, p.DecayLast),
 			Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 		if err := r.runStage(ctx, st2, nil); err != nil {
 			return err
@@ -256,7 +257,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	}
 	// Step 3: the baseline from scratch.
 	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (VGG16 base + head) from scratch (He-normal init) on the same %d images, %d epochs,\n", len(few.labels), epochs)
-	fmt.Fprintf(stdout, "         every layer trainable, Adam lr %g, the same dropout and ±%d-pixel shifts.\n", p.ScratchLR, p.Shift)
+	fmt.Fprintf(stdout, "         every layer trainable, Adam lr %g (lr/10 for the last %d), the same dropout and ±%d-pixel shifts.\n", p.ScratchLR, p.DecayLast, p.Shift)
 	sspec := demoSpec(p, classes, p.HeadDropout)
 	smodel, sdrops, err := train.Build(sspec, seed+3)
 	if err != nil {
@@ -276,7 +277,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	rs := &runner{Full: smodel, Dropouts: sdrops, Seed: seed, RunKey: "demo-scratch", Out: scratchOut, Epochs: epochs,
 		Stdout: stdout, Stderr: stderr, BestEpoch: -1,
 		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(smodel, path) }}
-	st := &stage{Index: 0, Name: "scratch", Net: smodel, From: 0, To: epochs, LR: p.ScratchLR,
+	st := &stage{Index: 0, Name: "scratch", Net: smodel, From: 0, To: epochs, LR: p.ScratchLR, DecayFrom: decayFrom(epochs, p.DecayLast),
 		Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 	if err := rs.runStage(ctx, st, nil); err != nil {
 		return err
@@ -350,4 +351,12 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	}
 	fmt.Fprintf(stdout, "Pre-trained network cached in %s\n", path)
 	return path, nil
+}
+
+// decayFrom is the first global epoch of the lr/10 phase (0 = no decay).
+func decayFrom(epochs, last int) int {
+	if last <= 0 || last >= epochs {
+		return 0
+	}
+	return epochs - last
 }

@@ -23,14 +23,17 @@ var errInterrupted = errors.New("interrupted")
 // stage is one call of Keras's model.fit: a network, its data, an optimizer
 // and a range of global epoch numbers [From, To).
 type stage struct {
-	Index    int          // 0: head training, 1: fine-tuning
-	Name     string       // "head" or "fine-tune"
-	Net      *nn.Model    // the network trained (whole model, or the head on cached features)
-	Train    batchSource  // training batches
-	Val      batchSource  // validation batches (nil: none)
-	From, To int          // global epochs [From, To)
-	LR       float64      // Adam learning rate
-	Prepare  func() error // called once before the first step is run (e.g. feature caching); may be nil
+	Index    int         // 0: head training, 1: fine-tuning
+	Name     string      // "head" or "fine-tune"
+	Net      *nn.Model   // the network trained (whole model, or the head on cached features)
+	Train    batchSource // training batches
+	Val      batchSource // validation batches (nil: none)
+	From, To int         // global epochs [From, To)
+	LR       float64     // Adam learning rate
+	// DecayFrom > 0: epochs from this global epoch on use LR/10 (a
+	// step decay that settles the final weights; 0 = constant LR).
+	DecayFrom int
+	Prepare   func() error // called once before the first step is run (e.g. feature caching); may be nil
 }
 
 // runner trains stages, reporting the Keras way and keeping -out up to date.
@@ -101,6 +104,11 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 			fmt.Fprintf(r.Stdout, "Interrupted before epoch %d: checkpoint written to %s; continue with -resume\n", epoch+1, filepath.Join(r.Out, checkpointName))
 			return errInterrupted
 		}
+		lr := st.LR
+		if st.DecayFrom > 0 && epoch >= st.DecayFrom {
+			lr = st.LR / 10
+		}
+		opt.SetLR(lr)
 		start := time.Now()
 		bar := newProgressBar(r.Stderr, st.Train.Steps())
 		interrupted := false
@@ -144,7 +152,7 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 			return err
 		}
 		vStart := time.Now()
-		e := EpochLog{Epoch: epoch, Loss: lossSum / seen, Accuracy: correct / seen, LR: st.LR, Stage: st.Name,
+		e := EpochLog{Epoch: epoch, Loss: lossSum / seen, Accuracy: correct / seen, LR: lr, Stage: st.Name,
 			ValLoss: math.NaN(), ValAccuracy: math.NaN()}
 		if st.Val != nil {
 			// Validation always completes, even after Ctrl-C, so the epoch is whole.
