@@ -67,6 +67,44 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
+// transAShapes are conv weight-gradient products dW (K×Cout) = Aᵀ·dY with
+// A the im2col matrix (rows × K, so op(A) is transposed): VGG16
+// block1_conv2 at 224×224 batch 1 (all 50176 rows in one call), and a
+// block5 conv at 150×150 batch 16 as nn's kernelGrad tiles it (227 rows per
+// call for K = 4608).
+var transAShapes = []struct{ m, n, k int }{
+	{576, 64, 50176},
+	{4608, 512, 227},
+}
+
+// BenchmarkSgemmTransA runs C = Aᵀ·B for the transAShapes, named
+// BenchmarkSgemmTransA/<level>/<m>x<n>x<k>, reporting GFLOP/s and
+// GFLOP/cpu-s like BenchmarkSgemm.
+func BenchmarkSgemmTransA(b *testing.B) {
+	prev := kernels.Level()
+	defer kernels.SetLevel(prev)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, level := range []string{"avx2", "avx512"} {
+		b.Run(level, func(b *testing.B) {
+			if !slices.Contains(kernels.Levels(), level) {
+				b.Skipf("kernel level %s not supported on this CPU", level)
+			}
+			if err := kernels.SetLevel(level); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range transAShapes {
+				b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
+					a := randSlice(rng, s.k*s.m) // stored k×m
+					bm := randSlice(rng, s.k*s.n)
+					c := make([]float32, s.m*s.n)
+					run := func() { kernels.Sgemm(true, false, s.m, s.n, s.k, 1, a, s.m, bm, s.n, 0, c, s.n) }
+					reportFlops(b, 2*float64(s.m)*float64(s.n)*float64(s.k), run)
+				})
+			}
+		})
+	}
+}
+
 // convShapes are VGG16's conv layers at 224×224, batch 1, whose im2col
 // products are the VGG rows of sgemmShapes: input h×w×cin, 3×3 kernel,
 // "same" padding, cout filters.

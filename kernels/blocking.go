@@ -50,6 +50,10 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	}
 	ar.ensure(lv, kc, nc)
 	direct := j.directA()
+	kernel := lv.kernel
+	if j.transA && lv.kernelP != nil {
+		kernel = lv.kernelP // A micro-panels packed p-major (packA)
+	}
 	for jc := n0; jc < n1; jc += nc {
 		ncur := min(nc, n1-jc)
 		for pc := 0; pc < j.k; pc += kc {
@@ -96,11 +100,11 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 						bias = &j.bias[jc+jr]
 					}
 					if mcur == mr && ncr == nr {
-						lv.kernel(kcur, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
+						kernel(kcur, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
 						continue
 					}
 					// Edge tile: full kernel into the scratch tile, then merge.
-					lv.kernel(kcur, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
+					kernel(kcur, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
 					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
 				}
 			}

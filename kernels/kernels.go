@@ -75,7 +75,13 @@ type kernelLevel struct {
 	// packB, when set, packs whole micro-panels of a non-transposed B (see
 	// pack.go): for p < kc, q < panels: dst[q*kc*nr+p*nr:][:nr] = src[p*ldb+q*nr:][:nr].
 	packB func(dst, src *float32, ldb, kc, panels int)
-	vec   vecKernels // small kernels
+	// kernelP and packAT, when set, handle a transposed A: packAT copies
+	// rows (≤ mr) floats of each of kc source rows into the p-major
+	// micro-panel (dst[p*mr+i] = src[p*lda+i], zero for i ≥ rows), and
+	// kernelP is the micro-kernel reading that layout (lda ignored).
+	kernelP microKernel
+	packAT  func(dst, src *float32, lda, kc, rows, mr int)
+	vec     vecKernels // small kernels
 }
 
 // vecKernels are the small kernels of one level; each has a pure-Go twin in

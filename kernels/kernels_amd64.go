@@ -10,6 +10,16 @@ import "github.com/klauspost/cpuid/v2"
 //go:noescape
 func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
+// The "P" twins read the A micro-panel p-major (element (i, p) at
+// a[p*MR+i], lda ignored): the layout a transposed A packs into with row
+// copies (packAT*).
+
+//go:noescape
+func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+
+//go:noescape
+func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+
 //go:noescape
 func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
@@ -19,12 +29,14 @@ func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc
 var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
 	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx2Vec,
+	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).
 var avx2Level = &kernelLevel{
 	name: "avx2", mr: 6, nr: 16, kcMax: 768, bPanel: 256 << 10,
 	kernel: sgemmKernel6x16AVX2, packB: packBPanels16, vec: avx2Vec,
+	kernelP: sgemmKernel6x16AVX2P, packAT: packATAVX2,
 }
 
 // avx2Vec are the AVX2 small kernels of vector_amd64.s.
@@ -81,3 +93,12 @@ func packBPanels32(dst, src *float32, ldb, kc, panels int)
 
 //go:noescape
 func packBPanels16(dst, src *float32, ldb, kc, panels int)
+
+// Transposed-A packing into the p-major layout (pack_amd64.s; Go twin
+// packATGo): for p < kc, dst[p*mr:][:mr] = src[p*lda:][:rows] then zeros.
+
+//go:noescape
+func packATAVX512(dst, src *float32, lda, kc, rows, mr int)
+
+//go:noescape
+func packATAVX2(dst, src *float32, lda, kc, rows, mr int)

@@ -31,6 +31,16 @@ func (j *gemmJob) packA(dst []float32, i0, rows, p0, kc, mr int) {
 			src := j.a[(i0+i)*j.lda+p0:]
 			copy(dst[i*kc:i*kc+kc], src[:kc])
 		}
+	case j.lv.packAT != nil:
+		// A is stored k×m: the p-major micro-panel for kernelP takes
+		// contiguous runs of rows floats from kc source rows.
+		_ = j.a[(p0+kc-1)*j.lda+i0+rows-1]
+		_ = dst[mr*kc-1]
+		j.lv.packAT(&dst[0], &j.a[p0*j.lda+i0], j.lda, kc, rows, mr)
+		if j.alpha != 1 {
+			j.lv.vec.scale(j.alpha, dst[:mr*kc])
+		}
+		return
 	default:
 		// A is stored k×m: op(A)[i][p] = a[p*lda+i]. Row by row of the
 		// micro-panel: sequential writes, reads striding down a column
@@ -141,4 +151,14 @@ func putArena(ar *arena) {
 	arenas.Lock()
 	arenas.free = append(arenas.free, ar)
 	arenas.Unlock()
+}
+
+// packATGo is the pure-Go twin of the packAT assembly: for p < kc,
+// dst[p*mr:][:mr] = src[p*lda:][:rows] followed by mr-rows zeros.
+func packATGo(dst, src []float32, lda, kc, rows, mr int) {
+	for p := range kc {
+		out := dst[p*mr : p*mr+mr]
+		copy(out, src[p*lda:p*lda+rows])
+		clear(out[rows:])
+	}
 }
