@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -136,5 +138,49 @@ func TestPackedBZeroAllocs(t *testing.T) {
 		if allocs := testing.AllocsPerRun(10, run); allocs != 0 {
 			t.Errorf("%s allocates %v times per call after warm-up, want 0", name, allocs)
 		}
+	}
+}
+
+// TestSgemmConcurrentCallers runs parallel Sgemm calls (shared-B and
+// static schedules) from several goroutines at once with GOMAXPROCS 3, so
+// that jobs compete for the worker pool; every result must match the
+// single-caller result and nothing may deadlock.
+func TestSgemmConcurrentCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	rng := newRNG(t)
+	shapes := [][3]int{{400, 70, 300}, {300, 300, 64}, {90, 500, 200}}
+	type job struct {
+		m, n, k int
+		a, b    []float32
+		want    []float32
+	}
+	var jobs []job
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		jb := job{m: m, n: n, k: k, a: randMatrix(rng, m, k), b: randMatrix(rng, k, n), want: make([]float32, m*n)}
+		Sgemm(false, false, m, n, k, 1, jb.a, k, jb.b, n, 0, jb.want, n)
+		jobs = append(jobs, jb)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 10 {
+				jb := jobs[(g+r)%len(jobs)]
+				c := make([]float32, jb.m*jb.n)
+				Sgemm(false, false, jb.m, jb.n, jb.k, 1, jb.a, jb.k, jb.b, jb.n, 0, c, jb.n)
+				if !slices.Equal(c, jb.want) {
+					errs <- fmt.Sprintf("goroutine %d call %d: %dx%dx%d differs", g, r, jb.m, jb.n, jb.k)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
