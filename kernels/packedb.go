@@ -82,6 +82,25 @@ func (pb *PackedB) SetRow(p int, row []float32) {
 	}
 }
 
+// PanelWidth is the width NR of the packed column panels (the kernel
+// level's micro-tile width): RowPanel hands out rows in pieces of NR.
+func (pb *PackedB) PanelWidth() int { return pb.lv.nr }
+
+// RowPanel returns row p, columns [q·NR, q·NR+NR) of the packed matrix: NR
+// floats, contiguous, where columns past n are padding that must stay zero.
+// Writing rows panel by panel in the order (q, then p) touches the buffer
+// sequentially, unlike SetRow's scattered writes of whole rows.
+func (pb *PackedB) RowPanel(p, q int) []float32 {
+	nr := pb.lv.nr
+	if p < 0 || p >= pb.k || q < 0 || q*nr >= pb.npad {
+		panic(fmt.Sprintf("kernels: PackedB.RowPanel(%d, %d) on a %d×%d matrix", p, q, pb.k, pb.n))
+	}
+	s := p / pb.kc
+	kcur := min(pb.kc, pb.k-s*pb.kc)
+	off := s*pb.kc*pb.npad + q*nr*kcur + (p-s*pb.kc)*nr
+	return pb.data[off : off+nr : off+nr]
+}
+
 // PackB packs op(B) (k×n: B is k×n with row stride ldb, or n×k when transB)
 // into dst for SgemmPackedB, with the active level's layout.
 func PackB(transB bool, k, n int, b []float32, ldb int, dst *PackedB) {

@@ -40,6 +40,25 @@ var gemmVariants = []gemmVariant{
 		}
 		SgemmPackedBSerial(g.transA, g.m, g.n, g.k, g.alpha, g.a, g.lda, &pb, g.beta, c, g.ldc)
 	}},
+	{"SgemmPackedB+RowPanel", func(g *gemmCase, c []float32) {
+		var pb PackedB
+		pb.Init(g.k, g.n)
+		nr := pb.PanelWidth()
+		for q := 0; q*nr < g.n; q++ {
+			for p := range g.k {
+				dst := pb.RowPanel(p, q)
+				for jj := range min(nr, g.n-q*nr) {
+					j := q*nr + jj
+					if g.transB {
+						dst[jj] = g.b[j*g.ldb+p]
+					} else {
+						dst[jj] = g.b[p*g.ldb+j]
+					}
+				}
+			}
+		}
+		SgemmPackedB(g.transA, g.m, g.n, g.k, g.alpha, g.a, g.lda, &pb, g.beta, c, g.ldc)
+	}},
 }
 
 // checkVariant runs v on a copy of C and compares it with the float64
@@ -108,6 +127,7 @@ func TestPackedBPanicsOnMismatch(t *testing.T) {
 		"empty packed": func() { SgemmPackedB(false, 5, 10, 12, 1, a, 12, &PackedB{}, 0, c, 10) },
 		"row range":    func() { pb.SetRow(12, b[:10]) },
 		"short row":    func() { pb.SetRow(0, b[:9]) },
+		"panel range":  func() { pb.RowPanel(0, 1) },
 	} {
 		func() {
 			defer func() {

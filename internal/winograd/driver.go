@@ -322,7 +322,7 @@ func (p *Plan) transform(dst []kernels.PackedB, kernel []float32, cin, cout int)
 		parts = min(parts, p.Workers)
 	}
 	k := &p.kjob
-	k.tmpParts = (alpha*3 + 1) * cout
+	k.tmpParts = transformTmp(alpha, cout)
 	p.tmp = grow(p.tmp, parts*k.tmpParts)
 	k.u, k.tmp, k.kernel = dst, p.tmp, kernel
 	k.cin, k.cout, k.m, k.parts = cin, cout, m, parts

@@ -265,40 +265,63 @@ var gF4 = [6][3]float64{
 	{0, 0, 1},
 }
 
+// transformBlock is how many input channels transformKernelRange
+// transforms before storing their rows into the packed U matrices.
+const transformBlock = 4
+
 // transformKernelRange computes U for input channels [ci0, ci1) in float32
 // over contiguous rows of cout, storing row ci of every U[ξ] into u[ξ]:
 //
 //	tmp[i][kw][:] = Σ_kh G[i][kh] · g[kh][kw][ci][:]        (α×3 rows)
 //	U[i·α+j][ci][:] = Σ_kw tmp[i][kw][:] · G[j][kw]          (α² rows)
 //
-// tmp holds at least (α·3+1)·cout floats (the last cout: one U row before
-// it is packed). The backward kernel is transformed by passing
-// rotateKernel's output with cin and cout swapped.
+// The rows of transformBlock channels are computed into scratch first, then
+// stored panel by panel (kernels.PackedB.RowPanel), so that each store
+// writes transformBlock consecutive NR-float pieces of the packed matrix
+// instead of one piece each in NR-float bits scattered over all of it. tmp
+// holds at least transformTmp(alpha, cout) floats. The backward kernel is
+// transformed by passing rotateKernel's output with cin and cout swapped.
 func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout, m, ci0, ci1 int) {
 	alpha := m + 2
+	a2 := alpha * alpha
 	var g [][3]float64
 	if m == 2 {
 		g = gF2[:]
 	} else {
 		g = gF4[:]
 	}
-	urow := tmp[alpha*3*cout:][:cout]
-	for ci := ci0; ci < ci1; ci++ {
-		row := func(kh, kw int) []float32 { return kernel[((kh*3+kw)*cin+ci)*cout:][:cout] }
-		for i := 0; i < alpha; i++ {
-			for kw := 0; kw < 3; kw++ {
-				comb3(tmp[(i*3+kw)*cout:][:cout], row(0, kw), row(1, kw), row(2, kw), g[i][0], g[i][1], g[i][2])
+	nr := u[0].PanelWidth()
+	rows := tmp[alpha*3*cout:][:transformBlock*a2*cout] // [block ci][ξ][cout]
+	for cb := ci0; cb < ci1; cb += transformBlock {
+		ce := min(cb+transformBlock, ci1)
+		for ci := cb; ci < ce; ci++ {
+			row := func(kh, kw int) []float32 { return kernel[((kh*3+kw)*cin+ci)*cout:][:cout] }
+			for i := 0; i < alpha; i++ {
+				for kw := 0; kw < 3; kw++ {
+					comb3(tmp[(i*3+kw)*cout:][:cout], row(0, kw), row(1, kw), row(2, kw), g[i][0], g[i][1], g[i][2])
+				}
+			}
+			out := rows[(ci-cb)*a2*cout:]
+			for i := 0; i < alpha; i++ {
+				t0, t1, t2 := tmp[(i*3)*cout:][:cout], tmp[(i*3+1)*cout:][:cout], tmp[(i*3+2)*cout:][:cout]
+				for j := 0; j < alpha; j++ {
+					comb3(out[(i*alpha+j)*cout:][:cout], t0, t1, t2, g[j][0], g[j][1], g[j][2])
+				}
 			}
 		}
-		for i := 0; i < alpha; i++ {
-			t0, t1, t2 := tmp[(i*3)*cout:][:cout], tmp[(i*3+1)*cout:][:cout], tmp[(i*3+2)*cout:][:cout]
-			for j := 0; j < alpha; j++ {
-				comb3(urow, t0, t1, t2, g[j][0], g[j][1], g[j][2])
-				u[i*alpha+j].SetRow(ci, urow)
+		for xi := range a2 {
+			for q0 := 0; q0 < cout; q0 += nr {
+				w := min(nr, cout-q0)
+				for ci := cb; ci < ce; ci++ {
+					copy(u[xi].RowPanel(ci, q0/nr)[:w], rows[((ci-cb)*a2+xi)*cout+q0:][:w])
+				}
 			}
 		}
 	}
 }
+
+// transformTmp is the scratch transformKernelRange needs.
+func transformTmp(alpha, cout int) int { return (alpha*3 + transformBlock*alpha*alpha) * cout }
 
 // comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): AVX-512 on the
 // multiple-of-16 head when available, comb3Go on the rest.
