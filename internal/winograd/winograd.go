@@ -350,12 +350,20 @@ func comb3Go(dst, a, b, c []float32, fa, fb, fc float32) {
 // g[2-kh][2-kw][ci][co] (3,3,cout,cin) of the (3,3,cin,cout) kernel g.
 func rotateKernel(dst, kernel []float32, cin, cout int) []float32 {
 	dst = grow(dst, 9*cin*cout)
+	// A blocked transpose per tap: 16×16 blocks keep both the rows read and
+	// the rows written in L1 (a plain column walk misses on every element).
+	const blk = 16
 	for t := 0; t < 9; t++ {
 		src := kernel[(8-t)*cin*cout:][:cin*cout]
 		d := dst[t*cin*cout:][:cin*cout]
-		for ci := 0; ci < cin; ci++ {
-			for co := 0; co < cout; co++ {
-				d[co*cin+ci] = src[ci*cout+co]
+		for c0 := 0; c0 < cin; c0 += blk {
+			for o0 := 0; o0 < cout; o0 += blk {
+				for ci := c0; ci < min(c0+blk, cin); ci++ {
+					row := src[ci*cout+o0 : ci*cout+min(o0+blk, cout)]
+					for k, v := range row {
+						d[(o0+k)*cin+ci] = v
+					}
+				}
 			}
 		}
 	}
