@@ -74,12 +74,12 @@ const Default = F4
 
 // Choose picks the variant for a stride-1 3x3 'same' convolution of n
 // images of h×w, or ok = false when direct convolution (im2col/implicit
-// GEMM) should be used instead. Measured (while each GEMM still repacked U) per core on VGG16 shapes (batch 1): F4 beats
-// F2 from ~100 tiles up (block3 at 196 tiles: 425 vs 284 effective
-// GFLOP/s), ties at 49 (block4: 247 vs 263) and loses at 16 (block5: 97 vs
-// 171), where F2 (49 tiles) still beats im2col (~120). Cin = 3 (the RGB
-// layer) works too, slowly (scalar channel tail), but still beats im2col.
-// cin and cout are not used yet.
+// GEMM) should be used instead. Measured with U pre-packed (GFLOP/cpu-s,
+// effective, VGG16 shapes at 224, batch 1): F4 beats F2 from 49 tiles up
+// (block4: 413 vs 344) and loses at 16 (block5: 171 vs 261), where F2 (49
+// tiles) still beats im2col (155). Cin = 3 (the RGB layer) works too,
+// slowly (scalar channel tail), but still beats im2col. cin and cout are
+// not used yet.
 func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
 	tiles := func(m int) int { return n * ((h + m - 1) / m) * ((w + m - 1) / m) }
 	switch {
@@ -93,7 +93,7 @@ func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
 
 // Choose's thresholds (tiles per call).
 const (
-	minTilesF4 = 64
+	minTilesF4 = 48
 	minTilesF2 = 40
 )
 

@@ -377,7 +377,7 @@ func TestChoose(t *testing.T) {
 		wantOK bool
 	}{
 		{1, 224, F4, true}, {16, 224, F4, true}, {1, 56, F4, true}, // 196 tiles with F4
-		{1, 28, F2, true}, // F4: 49 tiles, F2: 196
+		{1, 28, F4, true}, // F4: 49 tiles (413 vs 344 GFLOP/cpu-s for F2)
 		{1, 14, F2, true}, // F4: 16 tiles, F2: 49
 		{16, 14, F4, true}, {2, 28, F4, true},
 		{1, 7, 0, false}, {1, 1, 0, false},
