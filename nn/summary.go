@@ -10,8 +10,42 @@ import (
 // does: one row per layer with "name (Type)", output shape with None for the
 // batch axis, parameter count and Y/N for trainable, then the Total,
 // Trainable and Non-trainable parameter counts.
+//
+// Keras 2 places the columns at fixed fractions of the line and cuts (or,
+// in later versions, wraps) long cells; here each column has a minimum
+// width (29, 26, 12, 11 characters, about Keras's Sequential layout) and
+// grows to fit its longest cell plus one space, so rows such as
+// "global_average_pooling2d (GlobalAveragePooling2D)" stay aligned instead
+// of pushing the rest of their row to the right.
 func (m *Model) Summary(w io.Writer) {
-	cols := []int{29, 26, 12, 11} // column widths: layer, shape, params, trainable
+	// Collect the rows first: the column widths depend on every cell.
+	rows := [][]string{{"input (InputLayer)", "", "0", "-"}}
+	shape := append([]int{1}, m.input...)
+	rows[0][1] = noneShape(shape)
+	for _, l := range m.layers {
+		out, err := l.OutputShape(shape)
+		shapeText := "?"
+		if err == nil {
+			shape = out
+			shapeText = noneShape(out)
+		}
+		count := 0
+		for _, p := range l.Params() {
+			count += p.Value.Size()
+		}
+		tr := "N"
+		if l.Trainable() {
+			tr = "Y"
+		}
+		rows = append(rows, []string{fmt.Sprintf("%s (%s)", l.Name(), l.Type()), shapeText, commas(count), tr})
+	}
+	cols := []int{29, 26, 12, 11} // minimum column widths: layer, shape, params, trainable
+	for _, r := range rows {
+		for i, f := range r {
+			// A cell is " " + text and needs one space before the next column.
+			cols[i] = max(cols[i], len(f)+2)
+		}
+	}
 	width := 0
 	for _, c := range cols {
 		width += c
@@ -31,25 +65,10 @@ func (m *Model) Summary(w io.Writer) {
 	fmt.Fprintln(w, strings.Repeat("_", width))
 	row("Layer (type)", "Output Shape", "Param #", "Trainable")
 	fmt.Fprintln(w, strings.Repeat("=", width))
-	shape := append([]int{1}, m.input...)
-	row("input (InputLayer)", noneShape(shape), "0", "-")
-	for _, l := range m.layers {
+	row(rows[0]...)
+	for _, r := range rows[1:] {
 		fmt.Fprintln(w)
-		out, err := l.OutputShape(shape)
-		shapeText := "?"
-		if err == nil {
-			shape = out
-			shapeText = noneShape(out)
-		}
-		count := 0
-		for _, p := range l.Params() {
-			count += p.Value.Size()
-		}
-		tr := "N"
-		if l.Trainable() {
-			tr = "Y"
-		}
-		row(fmt.Sprintf("%s (%s)", l.Name(), l.Type()), shapeText, commas(count), tr)
+		row(r...)
 	}
 	fmt.Fprintln(w, strings.Repeat("=", width))
 	t, nt := m.CountParams()

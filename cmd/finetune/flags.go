@@ -68,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.LR, "lr", 1e-3, "Adam learning rate for head training")
 	seed := fs.Uint64("seed", 1, "random seed (weights init, shuffling, augmentation, dropout)")
 	fs.IntVar(&c.Workers, "workers", 0, "image decoding goroutines (0 = GOMAXPROCS)")
-	fs.StringVar(&c.Interpolation, "interpolation", "bilinear", "resize at load time: nearest (Keras's default), bilinear or bicubic")
+	fs.StringVar(&c.Interpolation, "interpolation", "nearest", "resize at load time: nearest (Keras flow_from_directory's default), bilinear or bicubic")
 	fs.BoolVar(&c.Augment, "augment", false, "augment training images; alone it is the classic recipe: shear 0.2, zoom 0.2, horizontal flip")
 	fs.Float64Var(&c.Shear, "shear", -1, "shear range in degrees (Keras shear_range; default 0.2 with -augment)")
 	fs.Float64Var(&c.Zoom, "zoom", -1, "zoom range z: scale in [1-z, 1+z] (default 0.2 with -augment)")

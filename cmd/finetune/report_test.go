@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gotransfer/gotransfer/internal/train"
 )
 
 func TestEpochLineKerasFormat(t *testing.T) {
@@ -92,5 +94,52 @@ func TestParseSizeAndHead(t *testing.T) {
 	}
 	if _, err := parseHead("12,x"); err == nil {
 		t.Error("parseHead accepted 12,x")
+	}
+}
+
+// TestInterpolationDefault: -interpolation defaults to nearest, as Keras's
+// flow_from_directory does.
+func TestInterpolationDefault(t *testing.T) {
+	cfg, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Interpolation != "nearest" {
+		t.Errorf("default -interpolation %q, want nearest", cfg.Interpolation)
+	}
+}
+
+// TestSummaryColumnsAligned: the transfer model's summary (with the long
+// "global_average_pooling2d (GlobalAveragePooling2D)" cell) keeps every
+// layer row's Output Shape column at the header's position.
+func TestSummaryColumnsAligned(t *testing.T) {
+	spec := demoSpec(quickPlan, digitNames(5, 9), 0.5)
+	m, _, err := train.Build(spec, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	m.Summary(&b)
+	lines := strings.Split(b.String(), "\n")
+	col := -1
+	rows := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, " Layer (type)") {
+			col = strings.Index(l, "Output Shape")
+			continue
+		}
+		if col < 0 || !strings.HasPrefix(l, " ") || !strings.Contains(l, "(None") {
+			continue
+		}
+		rows++
+		if got := strings.Index(l, "(None"); got != col {
+			t.Errorf("shape at column %d, header at %d: %q", got, col, l)
+		}
+		if l[col-1] != ' ' {
+			t.Errorf("no space before the shape column: %q", l)
+		}
+	}
+	if col < 0 || rows < 20 || !strings.Contains(b.String(), "global_average_pooling2d (GlobalAveragePooling2D)") {
+		t.Fatalf("unexpected summary (%d rows):\n%s", rows, b.String())
 	}
 }
