@@ -101,6 +101,26 @@ func (pb *PackedB) RowPanel(p, q int) []float32 {
 	return pb.data[off : off+nr : off+nr]
 }
 
+// SliceRows is the number of rows kc in each k slice of the layout: rows
+// p and p+1 of one column panel are adjacent (NR floats apart) unless p+1
+// starts a new slice (a multiple of SliceRows).
+func (pb *PackedB) SliceRows() int { return pb.kc }
+
+// RowPanels returns rows [p, p+rows) of column panel q (columns [q·NR,
+// q·NR+NR)) as one slice of rows·NR floats, row p+r at r·NR; the rows must
+// lie in one k slice (see SliceRows). Columns past n are padding that must
+// stay zero.
+func (pb *PackedB) RowPanels(p, rows, q int) []float32 {
+	nr := pb.lv.nr
+	s := p / pb.kc
+	if p < 0 || rows < 1 || p+rows > min(pb.k, (s+1)*pb.kc) || q < 0 || q*nr >= pb.npad {
+		panic(fmt.Sprintf("kernels: PackedB.RowPanels(%d, %d, %d) on a %d×%d matrix with %d-row slices", p, rows, q, pb.k, pb.n, pb.kc))
+	}
+	kcur := min(pb.kc, pb.k-s*pb.kc)
+	off := s*pb.kc*pb.npad + q*nr*kcur + (p-s*pb.kc)*nr
+	return pb.data[off : off+rows*nr : off+rows*nr]
+}
+
 // PackB packs op(B) (k×n: B is k×n with row stride ldb, or n×k when transB)
 // into dst for SgemmPackedB, with the active level's layout.
 func PackB(transB bool, k, n int, b []float32, ldb int, dst *PackedB) {

@@ -120,6 +120,8 @@ func TestPackedBPanicsOnMismatch(t *testing.T) {
 	var pb PackedB
 	b := make([]float32, 12*10)
 	PackB(false, 12, 10, b, 10, &pb)
+	var big PackedB
+	big.Init(3000, 10) // several k slices
 	a, c := make([]float32, 5*12), make([]float32, 5*10)
 	for name, f := range map[string]func(){
 		"k mismatch":   func() { SgemmPackedB(false, 5, 10, 11, 1, a, 11, &pb, 0, c, 10) },
@@ -128,6 +130,8 @@ func TestPackedBPanicsOnMismatch(t *testing.T) {
 		"row range":    func() { pb.SetRow(12, b[:10]) },
 		"short row":    func() { pb.SetRow(0, b[:9]) },
 		"panel range":  func() { pb.RowPanel(0, 1) },
+		"rows past k":  func() { pb.RowPanels(10, 3, 0) },
+		"cross slice":  func() { big.RowPanels(big.SliceRows()-1, 2, 0) },
 	} {
 		func() {
 			defer func() {

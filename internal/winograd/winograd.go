@@ -267,7 +267,7 @@ var gF4 = [6][3]float64{
 
 // transformBlock is how many input channels transformKernelRange
 // transforms before storing their rows into the packed U matrices.
-const transformBlock = 4
+const transformBlock = 8
 
 // transformKernelRange computes U for input channels [ci0, ci1) in float32
 // over contiguous rows of cout, storing row ci of every U[ξ] into u[ξ]:
@@ -290,7 +290,7 @@ func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout,
 	} else {
 		g = gF4[:]
 	}
-	nr := u[0].PanelWidth()
+	nr, sliceRows := u[0].PanelWidth(), u[0].SliceRows()
 	rows := tmp[alpha*3*cout:][:transformBlock*a2*cout] // [block ci][ξ][cout]
 	for cb := ci0; cb < ci1; cb += transformBlock {
 		ce := min(cb+transformBlock, ci1)
@@ -309,13 +309,19 @@ func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout,
 				}
 			}
 		}
-		for xi := range a2 {
-			for q0 := 0; q0 < cout; q0 += nr {
-				w := min(nr, cout-q0)
-				for ci := cb; ci < ce; ci++ {
-					copy(u[xi].RowPanel(ci, q0/nr)[:w], rows[((ci-cb)*a2+xi)*cout+q0:][:w])
+		// Runs of rows within one k slice of the packed layout.
+		for r0 := cb; r0 < ce; {
+			r1 := min(ce, (r0/sliceRows+1)*sliceRows)
+			for xi := range a2 {
+				for q0 := 0; q0 < cout; q0 += nr {
+					w := min(nr, cout-q0)
+					dst := u[xi].RowPanels(r0, r1-r0, q0/nr)
+					for ci := r0; ci < r1; ci++ {
+						copy(dst[(ci-r0)*nr:][:w], rows[((ci-cb)*a2+xi)*cout+q0:][:w])
+					}
 				}
 			}
+			r0 = r1
 		}
 	}
 }
