@@ -323,8 +323,8 @@ func (p *Plan) transform(dst []kernels.PackedB, kernel []float32, cin, cout int)
 	}
 	k := &p.kjob
 	k.tmpParts = transformTmp(alpha, cout)
-	p.tmp = grow(p.tmp, parts*k.tmpParts)
-	k.u, k.tmp, k.kernel = dst, p.tmp, kernel
+	tmp := getTransformScratch(parts * k.tmpParts)
+	k.u, k.tmp, k.kernel = dst, tmp, kernel
 	k.cin, k.cout, k.m, k.parts = cin, cout, m, parts
 	if parts > 1 {
 		startPool(parts - 1)
@@ -336,5 +336,31 @@ func (p *Plan) transform(dst []kernels.PackedB, kernel []float32, cin, cout int)
 	k.run(0)
 	k.wg.Wait()
 	k.u, k.tmp, k.kernel = nil, nil, nil
+	putTransformScratch(tmp)
 	return dst
+}
+
+// transformScratch is the kernel transforms' scratch, shared by all plans
+// (a frozen layer's plan transforms once and would otherwise keep its
+// scratch forever); a transform running while another holds it allocates
+// its own.
+var transformScratch struct {
+	sync.Mutex
+	buf []float32
+}
+
+func getTransformScratch(n int) []float32 {
+	transformScratch.Lock()
+	buf := transformScratch.buf
+	transformScratch.buf = nil
+	transformScratch.Unlock()
+	return grow(buf, n)
+}
+
+func putTransformScratch(buf []float32) {
+	transformScratch.Lock()
+	if cap(buf) > cap(transformScratch.buf) {
+		transformScratch.buf = buf
+	}
+	transformScratch.Unlock()
 }

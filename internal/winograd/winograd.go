@@ -125,7 +125,6 @@ type Plan struct {
 	u         []kernels.PackedB // forward transform: α² packed Cin×Cout
 	uBack     []kernels.PackedB // backward transform: α² packed Cout×Cin
 	rotated   []float32         // (3,3,Cout,Cin) backward kernel
-	tmp       []float32         // kernel-transform scratch
 	uOK, bkOK bool              // u / uBack match kernel
 
 	// BlockTiles, if > 0, overrides the number of tiles per block (T).
@@ -168,13 +167,14 @@ func (p *Plan) SetKernel(kernel []float32) {
 
 // Release frees the plan's transformed kernels; the next call rebuilds them.
 func (p *Plan) Release() {
-	p.u, p.uBack, p.rotated, p.tmp = nil, nil, nil, nil
+	p.u, p.uBack, p.rotated = nil, nil, nil
 	p.uOK, p.bkOK = false, false
 }
 
-// Bytes is the memory the plan holds now (transformed kernels and scratch).
+// Bytes is the memory the plan holds now (transformed kernels and the
+// rotated backward kernel; the transform scratch is shared by all plans).
 func (p *Plan) Bytes() int {
-	n := 4 * (cap(p.rotated) + cap(p.tmp))
+	n := 4 * cap(p.rotated)
 	for i := range p.u {
 		n += p.u[i].Bytes()
 	}
