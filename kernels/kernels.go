@@ -16,7 +16,14 @@
 // panels. Edge tiles run the same kernel on zero-padded panels into a
 // scratch tile. Large products are split along M or N into one block per
 // GOMAXPROCS worker (long-lived goroutines, per-worker packing buffers
-// reused across calls: no allocation in steady state).
+// reused across calls: no allocation in steady state). A transposed A is
+// packed p-major (contiguous row copies, packAT) for "P" twins of the
+// micro-kernels that read that layout.
+//
+// Callers that multiply many matrices by the same B pack it once (PackB, or
+// Init + SetRow/RowPanels into a PackedB) and call SgemmPackedB; callers
+// that already run one GEMM per core use SgemmSerial / SgemmPackedBSerial,
+// which never leave the calling goroutine.
 //
 // The kernel level is chosen once at start-up from the CPU's features
 // (github.com/klauspost/cpuid/v2): "avx512" (AVX-512F), "avx2" (AVX2 and FMA)

@@ -129,7 +129,7 @@ func TestPackedBPanicsOnMismatch(t *testing.T) {
 		"empty packed": func() { SgemmPackedB(false, 5, 10, 12, 1, a, 12, &PackedB{}, 0, c, 10) },
 		"row range":    func() { pb.SetRow(12, b[:10]) },
 		"short row":    func() { pb.SetRow(0, b[:9]) },
-		"panel range":  func() { pb.RowPanel(0, 1) },
+		"panel range":  func() { pb.RowPanel(0, (pb.N()+pb.PanelWidth()-1)/pb.PanelWidth()) },
 		"rows past k":  func() { pb.RowPanels(10, 3, 0) },
 		"cross slice":  func() { big.RowPanels(big.SliceRows()-1, 2, 0) },
 	} {
