@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -68,6 +69,83 @@ func TestKernelPMatchesRowMajorKernel(t *testing.T) {
 				lv.kernelP(k, &aP[0], 12345, &b[0], &got[0], ldc, -0.5, &bias[0], flags, &pf)
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s: kernelP differs from kernel (k=%d flags=%d)", lv.name, k, flags)
+				}
+			}
+		}
+	}
+}
+
+// microKernelPGo is the pure-Go twin of the "P" micro-kernels for any
+// MR×NR: A p-major (a[p*mr+i]), B a k×nr micro-panel, the same epilogue
+// as microKernel (beta·C when flags&flagBeta, + bias, ReLU when
+// flags&flagReLU).
+func microKernelPGo(mr, nr, k int, a, b, c []float32, ldc int, beta float32, bias []float32, flags int) {
+	for i := range mr {
+		for j := range nr {
+			var acc float32
+			for p := range k {
+				acc += a[p*mr+i] * b[p*nr+j]
+			}
+			if flags&flagBeta != 0 {
+				acc += beta * c[i*ldc+j]
+			}
+			if bias != nil {
+				acc += bias[j]
+			}
+			if flags&flagReLU != 0 && !(acc > 0) {
+				acc = 0
+			}
+			c[i*ldc+j] = acc
+		}
+	}
+}
+
+// TestKernelPMatchesGoTwin compares each P micro-kernel with
+// microKernelPGo within float32 rounding ((k+4)·2⁻²³ of Σ|a·b| + |beta·c| +
+// |bias|), with and without bias, beta and ReLU.
+func TestKernelPMatchesGoTwin(t *testing.T) {
+	rng := newRNG(t)
+	for _, lv := range supported {
+		if lv.kernelP == nil {
+			continue
+		}
+		mr, nr := lv.mr, lv.nr
+		for _, k := range []int{1, 2, 5, 8, 100, 577} {
+			for flags := range 4 {
+				for _, withBias := range []bool{false, true} {
+					a, b := randMatrix(rng, k, mr), randMatrix(rng, k, nr)
+					ldc := nr + 5
+					c0 := randMatrix(rng, mr, ldc)
+					var bias []float32
+					var biasp *float32
+					if withBias {
+						bias = randMatrix(rng, 1, nr)
+						biasp = &bias[0]
+					}
+					want, got := slices.Clone(c0), slices.Clone(c0)
+					microKernelPGo(mr, nr, k, a, b, want, ldc, 2, bias, flags)
+					var pf [3]prefetchPlan
+					lv.kernelP(k, &a[0], 0, &b[0], &got[0], ldc, 2, biasp, flags, &pf)
+					for i := range mr {
+						for j := range nr {
+							mag := 2 * math.Abs(float64(c0[i*ldc+j]))
+							for p := range k {
+								mag += math.Abs(float64(a[p*mr+i] * b[p*nr+j]))
+							}
+							if bias != nil {
+								mag += math.Abs(float64(bias[j]))
+							}
+							tol := float64(k+4) * 1.2e-7 * mag
+							if d := math.Abs(float64(got[i*ldc+j] - want[i*ldc+j])); !(d <= tol) {
+								t.Fatalf("%s P kernel k=%d flags=%d bias=%v: C[%d,%d] = %g, Go twin %g", lv.name, k, flags, withBias, i, j, got[i*ldc+j], want[i*ldc+j])
+							}
+						}
+					}
+					for idx := range got { // the padding between rows is untouched
+						if idx%ldc >= nr && got[idx] != c0[idx] {
+							t.Fatalf("%s P kernel wrote outside the tile at %d", lv.name, idx)
+						}
+					}
 				}
 			}
 		}
