@@ -15,12 +15,12 @@ run() { # name, then go test flags
   (cd bench && "$out/bench.test" -test.run '^$' "$@") | tee "$out/$name.txt" | grep -E '^Benchmark' | tee -a "$out/summary.txt"
 }
 : > "$out/summary.txt"
-run sgemm -test.bench 'Sgemm/(avx512|avx2|gonum)/' -test.benchtime 5x -test.benchmem
+run sgemm -test.bench '^Sgemm$/(avx512|avx2|gonum)/' -test.benchtime 5x -test.benchmem
 run vgg16fwd -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 3x -test.benchmem
 run finetune -test.bench 'FineTuneStep/' -test.benchtime 5x -test.benchmem
 run vgg16fwd_1thread -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 2x -test.cpu 1
 run finetune_1thread -test.bench 'FineTuneStep/head' -test.benchtime 3x -test.cpu 1
-run conv -test.bench 'Conv2D/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd)/batch16$' -test.benchtime 2x
+run conv -test.bench '^Conv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd)/batch16$' -test.benchtime 2x
 echo "== peers" | tee -a "$out/summary.txt"
 PEERS_THREADS=2 bash "$root/../shared/bench/peers.sh" | tee "$out/peers.txt" >> "$out/summary.txt"
 echo "results in $out/summary.txt"
