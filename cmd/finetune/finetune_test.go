@@ -27,7 +27,9 @@ func TestEndToEnd(t *testing.T) {
 	h := &hooks{onDone: func(m *nn.Model) { final = m }}
 	stdout, stderr, code := runCmd(t, context.Background(), h,
 		"-data", data, "-weights", weights, "-size", "32", "-epochs", "8", "-batch", "8",
-		"-head", "32", "-lr", "3e-3", "-out", out, "-seed", "3")
+		"-head", "32", "-lr", "3e-3", "-out", out, "-seed", "3",
+		// bilinear: nearest (the default) aliases the 40 px stripes at 32 px.
+		"-interpolation", "bilinear")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}

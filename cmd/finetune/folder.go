@@ -186,7 +186,10 @@ func loadBase(m *nn.Model, path string, warn io.Writer) error {
 	}
 	// A file with the top (fc1, fc2, predictions) has layers the base lacks;
 	// skip those, but still fail on any base layer that does not match.
-	if err := vgg.LoadKerasWeights(base, path, vgg.LoadOptions{}); err != nil && info.IncludeTop {
+	// A base cut below its top block (head From an earlier layer) ignores
+	// the file's upper layers, as Keras's load_weights(by_name=True) would.
+	opt := vgg.LoadOptions{IgnoreExtra: m.Index("block5_pool") < 0}
+	if err := vgg.LoadKerasWeights(base, path, opt); err != nil && info.IncludeTop {
 		if err := vgg.LoadKerasWeights(base, path, vgg.LoadOptions{SkipMismatch: true, Warnings: io.Discard}); err != nil {
 			return err
 		}

@@ -33,7 +33,20 @@ func Build(s *Spec, seed uint64) (*nn.Model, []*StepDropout, error) {
 		return nil, nil, err
 	}
 	layers := append([]nn.Layer(nil), base.Layers()...)
-	out := base.OutputShape(1) // (1, h, w, c)
+	if s.Head.From != "" {
+		// Keep block1_conv1 … From: the head reads an earlier layer.
+		i := base.Index(s.Head.From)
+		if i < 0 {
+			return nil, nil, fmt.Errorf("head from %q: no such layer in the VGG%d base", s.Head.From, s.Depth)
+		}
+		layers = layers[:i+1]
+	}
+	out := tensor.Shape{1, s.InputShape[0], s.InputShape[1], s.InputShape[2]} // becomes (1, h, w, c)
+	for _, l := range layers {
+		if out, err = l.OutputShape(out); err != nil {
+			return nil, nil, fmt.Errorf("head from %q: %w", s.Head.From, err)
+		}
+	}
 	features := 0
 	switch s.Head.Pooling {
 	case "avg", "":

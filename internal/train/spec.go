@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // SpecFormat identifies model.json files written by cmd/finetune.
@@ -28,7 +29,11 @@ type Preprocessing struct {
 // then Dense(units, relu) layers each followed by Dropout(rate) when rate > 0,
 // then Dense(len(classes)) producing logits (softmax is applied at prediction).
 type HeadSpec struct {
-	Pooling string  `json:"pooling"`          // "avg" (GlobalAveragePooling2D), "max" or "flatten"
+	Pooling string `json:"pooling"` // "avg" (GlobalAveragePooling2D), "max" or "flatten"
+	// From names the base layer the head reads, e.g. "block4_pool" (Keras:
+	// Model(base.input, base.get_layer("block4_pool").output)); the base
+	// layers above it are left out. "" = the whole base (block5_pool).
+	From    string  `json:"from,omitempty"`
 	Hidden  []int   `json:"hidden"`           // units of each hidden Dense(relu) layer
 	Dropout float64 `json:"dropout"`          // rate after each hidden layer (0 = none)
 	Logits  bool    `json:"logits"`           // the last Dense has no activation; softmax at predict time
@@ -98,6 +103,9 @@ func (s *Spec) Validate() error {
 	case "avg", "max", "flatten", "":
 	default:
 		return fmt.Errorf("head pooling %q (want avg, max or flatten)", s.Head.Pooling)
+	}
+	if s.Head.From != "" && !strings.HasPrefix(s.Head.From, "block") {
+		return fmt.Errorf("head from %q: want a base layer name such as block4_pool", s.Head.From)
 	}
 	if !(s.Head.Dropout >= 0 && s.Head.Dropout < 1) {
 		return fmt.Errorf("head dropout %g out of [0, 1)", s.Head.Dropout)

@@ -137,3 +137,33 @@ func TestTopK(t *testing.T) {
 		t.Errorf("TopK: %+v", r)
 	}
 }
+
+// TestBuildHeadFrom: Head.From cuts the base after the named layer and
+// sizes the head for that layer's output (Flatten of block3_pool at 32x32
+// and width 0.0625: 4·4·16 = 256 inputs to the first Dense).
+func TestBuildHeadFrom(t *testing.T) {
+	s := validSpec()
+	s.Head.From, s.Head.Pooling = "block3_pool", "flatten"
+	m, _, err := Build(s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := m.Layers()
+	if i := FirstHeadLayer(m); ls[i-1].Name() != "block3_pool" || m.Index("block4_conv1") >= 0 {
+		t.Fatalf("base not cut at block3_pool: last base layer %s", ls[i-1].Name())
+	}
+	if d := m.Layer("dense"); d == nil || d.Params()[0].Value.Shape[0] != 256 {
+		t.Fatalf("first Dense kernel %v, want 256 inputs", d.Params()[0].Value.Shape)
+	}
+	if out := m.Forward(tensor.New(2, 32, 32, 3), false); out.Shape[0] != 2 || out.Shape[1] != 2 {
+		t.Fatalf("output %v", out.Shape)
+	}
+	s.Head.From = "block9_pool"
+	if _, _, err := Build(s, 1); err == nil || !strings.Contains(err.Error(), "block9_pool") {
+		t.Fatalf("unknown From: err %v", err)
+	}
+	s.Head.From = "dense"
+	if err := s.Validate(); err == nil {
+		t.Fatal("Validate accepted head from a non-base layer")
+	}
+}
