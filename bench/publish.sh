@@ -12,16 +12,16 @@ go test -c -o "$out/bench.test" ./bench/
 run() { # name, then go test flags; $ENV_PREFIX (e.g. GOTRANSFER_CONV=direct) goes in front
   local name=$1; shift
   echo "== $name: ${ENV_PREFIX:-} go test ./bench/ $*" | tee -a "$out/summary.txt"
-  (cd bench && env ${ENV_PREFIX:-} "$out/bench.test" -test.run '^$' "$@") | tee "$out/$name.txt" | grep -E '^Benchmark' | tee -a "$out/summary.txt"
+  (cd bench && env ${ENV_PREFIX:-} "$out/bench.test" -test.run '^$' "$@") | tee "$out/$name.txt" | { grep -E "^Benchmark" || true; } | tee -a "$out/summary.txt"
 }
 : > "$out/summary.txt"
-run sgemm -test.bench '^Sgemm$/(avx512|avx2|gonum)/' -test.benchtime 5x -test.benchmem
+run sgemm -test.bench '^BenchmarkSgemm$/(avx512|avx2|gonum)/' -test.benchtime 5x -test.benchmem
 run vgg16fwd -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 3x -test.benchmem
 run finetune -test.bench 'FineTuneStep/' -test.benchtime 5x -test.benchmem
 run vgg16fwd_1thread -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 2x -test.cpu 1
 run finetune_1thread -test.bench 'FineTuneStep/head' -test.benchtime 3x -test.cpu 1
-ENV_PREFIX=GOTRANSFER_CONV=direct run conv_direct -test.bench '^Conv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd|sgemm)/batch1$' -test.benchtime 5x
-run conv_auto -test.bench '^Conv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd)/batch16$' -test.benchtime 2x
+ENV_PREFIX=GOTRANSFER_CONV=direct run conv_direct -test.bench '^BenchmarkConv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd|sgemm)/batch1$' -test.benchtime 5x
+run conv_auto -test.bench '^BenchmarkConv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd)/batch16$' -test.benchtime 2x
 echo "== peers" | tee -a "$out/summary.txt"
 PEERS_THREADS=2 bash "$root/../shared/bench/peers.sh" | tee "$out/peers.txt" >> "$out/summary.txt"
 echo "results in $out/summary.txt"
