@@ -22,6 +22,12 @@ run vgg16fwd_1thread -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 2x 
 run finetune_1thread -test.bench 'FineTuneStep/head' -test.benchtime 3x -test.cpu 1
 ENV_PREFIX=GOTRANSFER_CONV=direct run conv_direct -test.bench '^BenchmarkConv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd|sgemm)/batch1$' -test.benchtime 5x
 run conv_auto -test.bench '^BenchmarkConv2D$/block(1_conv2|3_conv2|5_conv2)/(fwd|bwd)/batch16$' -test.benchtime 2x
+echo "== FMA peak (../shared/bench/peak_flops.c)" | tee -a "$out/summary.txt"
+gcc -O2 -mavx512f -mfma -pthread -o "$out/peak_flops" "$root/../shared/bench/peak_flops.c"
+"$out/peak_flops" 5 0.5 | grep -E "FMA" | tee -a "$out/summary.txt"
+echo "== OpenBLAS SGEMM, every shape, 2 threads (../shared/bench/sgemm_openblas.py)" | tee -a "$out/summary.txt"
+/usr/bin/python3 "$root/../shared/bench/sgemm_openblas.py" --variants default,skylakex --threads 2 --reps 3 2>&1 |
+  grep -E "GFLOP|gflop|variant" | tee -a "$out/summary.txt" || true
 echo "== peers" | tee -a "$out/summary.txt"
 PEERS_THREADS=2 bash "$root/../shared/bench/peers.sh" | tee "$out/peers.txt" >> "$out/summary.txt"
 echo "results in $out/summary.txt"
