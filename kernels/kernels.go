@@ -88,7 +88,11 @@ type kernelLevel struct {
 	// kernelP is the micro-kernel reading that layout (lda ignored).
 	kernelP microKernel
 	packAT  func(dst, src *float32, lda, kc, rows, mr int)
-	vec     vecKernels // small kernels
+	// packBT, when set, packs whole micro-panels of a transposed B (stored
+	// n×k): for q < panels, p < kc, jj < nr:
+	// dst[q*kc*nr+p*nr+jj] = src[(q*nr+jj)*ldb+p] (Go twin packBTGo).
+	packBT func(dst, src *float32, ldb, kc, panels int)
+	vec    vecKernels // small kernels
 }
 
 // vecKernels are the small kernels of one level; each has a pure-Go twin in

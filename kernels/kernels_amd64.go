@@ -29,7 +29,7 @@ func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc
 var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
 	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx2Vec,
-	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512,
+	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512, packBT: packBT32AVX512,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).
@@ -102,3 +102,10 @@ func packATAVX512(dst, src *float32, lda, kc, rows, mr int)
 
 //go:noescape
 func packATAVX2(dst, src *float32, lda, kc, rows, mr int)
+
+// Transposed-B packing of whole 32-column micro-panels with gathers
+// (pack_amd64.s; Go twin packBTGo): for q < panels, p < kc, jj < 32,
+// dst[q*kc*32+p*32+jj] = src[(q*32+jj)*ldb+p].
+//
+//go:noescape
+func packBT32AVX512(dst, src *float32, ldb, kc, panels int)

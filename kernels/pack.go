@@ -70,6 +70,12 @@ func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
 		_ = j.b[(p0+kc-1)*j.ldb+j0+full*nr-1]
 		j.lv.packB(&dst[0], &j.b[p0*j.ldb+j0], j.ldb, kc, full)
 		q0 = full * nr
+	} else if j.transB && j.lv.packBT != nil && full > 0 {
+		// B stored n×k: whole micro-panels transposed in assembly
+		_ = dst[full*kc*nr-1]
+		_ = j.b[(j0+full*nr-1)*j.ldb+p0+kc-1]
+		j.lv.packBT(&dst[0], &j.b[j0*j.ldb+p0], j.ldb, kc, full)
+		q0 = full * nr
 	}
 	for q := q0; q < cols; q += nr {
 		w := min(nr, cols-q)
@@ -160,5 +166,18 @@ func packATGo(dst, src []float32, lda, kc, rows, mr int) {
 		out := dst[p*mr : p*mr+mr]
 		copy(out, src[p*lda:p*lda+rows])
 		clear(out[rows:])
+	}
+}
+
+// packBTGo is the pure-Go twin of the packBT assembly: for q < panels,
+// p < kc, jj < nr: dst[q*kc*nr+p*nr+jj] = src[(q*nr+jj)*ldb+p].
+func packBTGo(dst, src []float32, ldb, kc, panels, nr int) {
+	for q := range panels {
+		for p := range kc {
+			row := dst[q*kc*nr+p*nr : q*kc*nr+p*nr+nr]
+			for jj := range row {
+				row[jj] = src[(q*nr+jj)*ldb+p]
+			}
+		}
 	}
 }

@@ -158,3 +158,66 @@ pat2_loop:
 pat2_done:
 	VZEROUPPER
 	RET
+
+// Transposed B panel packing for the 32-wide AVX-512 micro-panels: B is
+// stored n×k, so column jj of micro-panel q is source row q*32+jj. For
+// p < kc, q < panels: dst[q*kc*32 + p*32 + jj] = src[(q*32+jj)*ldb + p],
+// jj < 32, by two 16-lane gathers per p (row offsets jj*ldb in Z0/Z1). The
+// 32 source rows stay in L1 across the p loop (each line serves 16 p's).
+
+DATA packbt_iota<>+0(SB)/4, $0
+DATA packbt_iota<>+4(SB)/4, $1
+DATA packbt_iota<>+8(SB)/4, $2
+DATA packbt_iota<>+12(SB)/4, $3
+DATA packbt_iota<>+16(SB)/4, $4
+DATA packbt_iota<>+20(SB)/4, $5
+DATA packbt_iota<>+24(SB)/4, $6
+DATA packbt_iota<>+28(SB)/4, $7
+DATA packbt_iota<>+32(SB)/4, $8
+DATA packbt_iota<>+36(SB)/4, $9
+DATA packbt_iota<>+40(SB)/4, $10
+DATA packbt_iota<>+44(SB)/4, $11
+DATA packbt_iota<>+48(SB)/4, $12
+DATA packbt_iota<>+52(SB)/4, $13
+DATA packbt_iota<>+56(SB)/4, $14
+DATA packbt_iota<>+60(SB)/4, $15
+GLOBL packbt_iota<>(SB), RODATA, $64
+
+// func packBT32AVX512(dst, src *float32, ldb, kc, panels int)
+TEXT ·packBT32AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), BX
+	MOVQ kc+24(FP), CX
+	MOVQ panels+32(FP), DX
+	TESTQ CX, CX
+	JEQ  pbt_done
+	TESTQ DX, DX
+	JEQ  pbt_done
+	VPBROADCASTD BX, Z4
+	VMOVDQU32 packbt_iota<>(SB), Z5
+	VPMULLD Z4, Z5, Z0       // Z0 = jj*ldb, jj < 16
+	VPSLLD $4, Z4, Z6        // 16*ldb
+	VPADDD Z6, Z0, Z1        // Z1 = (16+jj)*ldb
+	MOVQ BX, R9
+	SHLQ $7, R9              // panel source stride: 32*ldb*4 bytes
+pbt_panel:
+	MOVQ SI, R11
+	MOVQ CX, R12
+pbt_p:
+	KXNORW K1, K1, K1
+	KXNORW K2, K2, K2
+	VGATHERDPS (R11)(Z0*4), K1, Z2
+	VGATHERDPS (R11)(Z1*4), K2, Z3
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ $4, R11
+	ADDQ $128, DI
+	DECQ R12
+	JNE  pbt_p
+	ADDQ R9, SI
+	DECQ DX
+	JNE  pbt_panel
+pbt_done:
+	VZEROUPPER
+	RET

@@ -151,3 +151,38 @@ func TestKernelPMatchesGoTwin(t *testing.T) {
 		}
 	}
 }
+
+// TestPackBTMatchesGoTwin compares the transposed-B panel packing assembly
+// with packBTGo on random sizes (kc from 0, 1..3 panels, ldb ≥ kc), the
+// source ending exactly at its last used float and the destination
+// surrounded by guards.
+func TestPackBTMatchesGoTwin(t *testing.T) {
+	rng := newRNG(t)
+	for _, lv := range supported {
+		if lv.packBT == nil {
+			continue
+		}
+		for range 200 {
+			nr := lv.nr
+			panels := 1 + rng.IntN(3)
+			kc := rng.IntN(40)
+			if rng.IntN(4) == 0 {
+				kc = 576
+			}
+			ldb := kc + rng.IntN(20)
+			n := (panels*nr-1)*ldb + kc
+			src := randMatrix(rng, 1, max(n, 1))
+			src = src[:n:n]
+			const guard = 16
+			want := randMatrix(rng, 1, panels*kc*nr+2*guard)
+			got := slices.Clone(want)
+			packBTGo(want[guard:guard+panels*kc*nr], src, ldb, kc, panels, nr)
+			if kc > 0 {
+				lv.packBT(&got[guard], &src[0], ldb, kc, panels)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: packBT(kc=%d panels=%d ldb=%d) differs from packBTGo", lv.name, kc, panels, ldb)
+			}
+		}
+	}
+}

@@ -249,6 +249,11 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return c.inputGradient(dz, N, H, W, gh, gw)
 }
 
+// transposedMinPatch is the smallest patch matrix (M·K floats) for which
+// stride-1 dx uses the transposed implicit GEMM rather than col2im (see
+// inputGradient). A variable so that tests can cover both paths.
+var transposedMinPatch = 4 << 20
+
 // tileRows is how many patch rows fit the ~4 MB backward tile.
 func tileRows(M, K int) int { return min(M, max(64, (1<<20)/K)) }
 
@@ -292,20 +297,17 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 	}
 	// The transposed GEMM has n = cin columns; below ~16 the micro-kernel's
 	// 32-wide tiles would be mostly idle, so thin inputs (RGB) use col2im.
-	if transposedOK(gh) && transposedOK(gw) && cin >= 16 {
+	// It also needs the flipped, transposed kernel rebuilt on every call
+	// (K·cout floats, memory-bound): when the patch matrix is small (few
+	// pixels, many channels) that rebuild costs as much as the GEMM, and the
+	// col2im path, whose GEMM packs the kernel transposed straight into its
+	// L2 panels, wins. Measured (cpu-ms for dx, loaded host, same run):
+	// 14x14x512 (M·K = 0.9 Mi) 12.5 -> 6.2; 28x28x512 (3.6 Mi) 27.6 -> 24.6;
+	// 56x56x256 (7.2 Mi) 20.4 -> 26.2, hence the 4 Mi bound.
+	if transposedOK(gh) && transposedOK(gw) && cin >= 16 && M*K > transposedMinPatch {
 		// Flipped, transposed kernel wt[(i'·kw + j')·cout + m, c] = w[((kh−1−i')·kw + kw−1−j')·cin + c, m].
 		c.wt = ensure(c.wt, c.kh*c.kw*cout*cin)
-		for i := 0; i < c.kh; i++ {
-			for j := 0; j < c.kw; j++ {
-				tapT := (c.kh-1-i)*c.kw + (c.kw - 1 - j)
-				for ch := 0; ch < cin; ch++ {
-					src := w[((i*c.kw+j)*cin+ch)*cout:][:cout]
-					for m, v := range src {
-						c.wt[(tapT*cout+m)*cin+ch] = v
-					}
-				}
-			}
-		}
+		flipTransposeKernel(c.wt, w, c.kh*c.kw, cin, cout)
 		g := &patches{src: dz, H: gh.out, W: gw.out, C: cout, OH: H, OW: W, kh: c.kh, kw: c.kw,
 			sh: 1, sw: 1, dh: gh.dilation, dw: gw.dilation, pt: gh.span() - 1 - gh.padBegin, pl: gw.span() - 1 - gw.padBegin}
 		kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
@@ -325,4 +327,35 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 		src.col2imAdd(dx.Data, tile, r0, tr)
 	}
 	return dx
+}
+
+// flipTransposeKernel writes the flipped, transposed kernel for the dx GEMM:
+// for each of taps taps t (row-major over (i, j), so the flipped tap is
+// taps−1−t), the cin×cout block w[t] is stored transposed (cout×cin) at
+// wt[taps−1−t]. The transposes go in 16×16 blocks (both sides touch whole
+// cache lines) split over the cores by blocks of cin; a plain element loop
+// writes with a stride of cin floats and was 3–4 ms of block5's 12 ms
+// backward.
+func flipTransposeKernel(wt, w []float32, taps, cin, cout int) {
+	const bs = 16
+	_ = wt[taps*cin*cout-1]
+	_ = w[taps*cin*cout-1]
+	cBlocks := (cin + bs - 1) / bs
+	parallelFor(taps*cBlocks, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			t, c0 := q/cBlocks, q%cBlocks*bs
+			c1 := min(c0+bs, cin)
+			src := w[t*cin*cout : (t+1)*cin*cout]
+			dst := wt[(taps-1-t)*cout*cin : (taps-t)*cout*cin]
+			for m0 := 0; m0 < cout; m0 += bs {
+				m1 := min(m0+bs, cout)
+				for ch := c0; ch < c1; ch++ {
+					row := src[ch*cout+m0 : ch*cout+m1]
+					for k, v := range row {
+						dst[(m0+k)*cin+ch] = v
+					}
+				}
+			}
+		}
+	})
 }

@@ -209,8 +209,18 @@ func TestConv2DGradients(t *testing.T) {
 		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
 		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvDirect},
 	}
-	for ci, c := range cases {
-		name := fmt.Sprintf("case%d_%s%s", ci, c.padding, c.alg)
+	// Every case runs with the default dx path choice (col2im for these
+	// small patch matrices) and with the transposed implicit GEMM forced
+	// wherever it applies.
+	defaultMinPatch := transposedMinPatch
+	defer func() { transposedMinPatch = defaultMinPatch }()
+	for run := range 2 * len(cases) {
+		ci, c := run%len(cases), cases[run%len(cases)]
+		transposedMinPatch = defaultMinPatch
+		if run >= len(cases) {
+			transposedMinPatch = 0
+		}
+		name := fmt.Sprintf("case%d_%s%s_minpatch%d", ci, c.padding, c.alg, transposedMinPatch)
 		t.Run(name, func(t *testing.T) {
 			l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, Padding: c.padding,
 				Pads: c.pads, DilationH: c.dh, DilationW: c.dw, NoBias: c.noBias, ReLU: c.relu, Algorithm: c.alg})
