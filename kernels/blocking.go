@@ -64,8 +64,13 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 				bpanel = j.pb.data[pc*j.pb.npad+jc*kcur:]
 				nextB = j.packedPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
 			} else {
-				j.packB(ar.b, pc, kcur, jc, ncur, nr)
-				nextB = j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
+				if j.rowsB != nil {
+					ar.ensureRow(ncur)
+					j.packBRows(ar.b, ar.row, pc, kcur, jc, ncur, nr)
+				} else {
+					j.packB(ar.b, pc, kcur, jc, ncur, nr)
+					nextB = j.nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1)
+				}
 			}
 			beta, flags := float32(1), flagBeta
 			if pc == 0 {

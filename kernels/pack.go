@@ -103,12 +103,50 @@ func (j *gemmJob) packB(dst []float32, p0, kc, j0, cols, nr int) {
 	}
 }
 
+// packBRows fills dst with the B panel of rows [p0, p0+kc) and columns
+// [j0, j0+cols) of a virtual B that j.rowsB supplies row by row: each row
+// is written into row (cols floats, L1-resident scratch), then cut into the
+// NR-wide micro-panels (whole-array copies, no memmove calls), the last one
+// zero-padded.
+func (j *gemmJob) packBRows(dst, row []float32, p0, kc, j0, cols, nr int) {
+	full := cols / nr * nr
+	row = row[:cols:cols]
+	for p := range kc {
+		j.rowsB(row, p0+p, j0, cols)
+		q := 0
+		switch nr {
+		case 32:
+			for ; q < full; q += 32 {
+				*(*[32]float32)(dst[q*kc+p*32:]) = *(*[32]float32)(row[q:])
+			}
+		case 16:
+			for ; q < full; q += 16 {
+				*(*[16]float32)(dst[q*kc+p*16:]) = *(*[16]float32)(row[q:])
+			}
+		}
+		for ; q < cols; q += nr {
+			w := min(nr, cols-q)
+			d := dst[q*kc+p*nr : q*kc+p*nr+nr]
+			copy(d, row[q:q+w])
+			clear(d[w:])
+		}
+	}
+}
+
 // arena holds one worker's packing buffers, 64-byte aligned and reused
 // across calls: a (one A micro-panel), b (one B panel) and tile (a scratch
 // MR×NR tile for edges).
 type arena struct {
 	a, b, tile []float32
+	row        []float32       // one row of a RowSource B (packBRows)
 	pf         [3]prefetchPlan // the current kernel call's prefetch plans
+}
+
+// ensureRow grows the RowSource-B row scratch to n floats.
+func (ar *arena) ensureRow(n int) {
+	if len(ar.row) < n {
+		ar.row = alignedFloats(max(n, 1024))
+	}
 }
 
 // ensure grows the buffers for a level and block sizes (rarely: sizes are

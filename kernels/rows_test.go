@@ -145,3 +145,50 @@ func TestSgemmRowsBiasReLU(t *testing.T) {
 		}
 	})
 }
+
+// TestSgemmTransARows checks C = alpha·Aᵀ·R + beta·C with R from a
+// RowSource against a float64 reference, on shapes with edge tiles, several
+// k passes and splits along either dimension.
+func TestSgemmTransARows(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := newRNG(t)
+		shapes := append(slices.Clone(rowsShapes), [3]int{64, 576, 2000}, [3]int{70, 300, 1300}, [3]int{512, 40, 30})
+		for idx, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			alpha, beta := scalars[idx%4], scalars[(idx/2)%4]
+			if alpha == 0 {
+				alpha = 2
+			}
+			lda, ldc := m+idx%3, n+(idx+1)%3
+			a := randMatrix(rng, k, lda) // stored k×m
+			at := make([]float32, m*k)   // op(A) = Aᵀ, m×k, for the reference
+			for p := range k {
+				for i := range m {
+					at[i*k+p] = a[p*lda+i]
+				}
+			}
+			vr := &virtualA{m: k, k: n, data: randMatrix(rng, k, n)}
+			g := &gemmCase{m: m, n: n, ldc: ldc, guard: 17}
+			g.c = make([]float32, 2*g.guard+m*ldc)
+			for i := range g.c {
+				g.c[i] = guardValue
+			}
+			cv := randMatrix(rng, m, ldc)
+			for i := range m {
+				copy(g.c[g.guard+i*ldc:g.guard+i*ldc+n], cv[i*ldc:])
+			}
+			got := slices.Clone(g.c)
+			SgemmTransARows(m, n, k, alpha, a, lda, vr.rows, beta, g.cview(got), ldc)
+			name := fmt.Sprintf("%s SgemmTransARows m=%d n=%d k=%d alpha=%v beta=%v", Level(), m, n, k, alpha, beta)
+			if vr.bad.Load() {
+				t.Errorf("%s: RowSource called out of range", name)
+			}
+			if vr.calls.Load() == 0 {
+				t.Errorf("%s: RowSource never called", name)
+			}
+			want, mag := rowsReference(m, n, k, alpha, at, vr.data, n, beta, g.cview(g.c), ldc, nil, false)
+			compareC(t, name, g.cview(got), ldc, m, n, want, mag, k)
+			checkGuards(t, name, got, g.guard, m, n, ldc)
+		}
+	})
+}

@@ -112,6 +112,36 @@ func SgemmRowsBiasReLU(m, n, k int, rows RowSource, b []float32, ldb int, bias [
 	j.release()
 }
 
+// SgemmTransARows computes C = alpha·Aᵀ·R + beta·C, where A is stored k×m
+// (row stride lda, so op(A) = Aᵀ is m×k), R is a virtual k×n matrix whose
+// rows come from rows (rows(dst, p, j0, nc) writes R[p, j0:j0+nc]), and C is
+// m×n (stride ldc). R's rows are written straight into the B packing
+// buffers, so, as with SgemmRows, R is never materialised. Semantics
+// otherwise as Sgemm.
+//
+// This is a convolution's kernel gradient computed transposed: with
+// R = im2col patches (k = N·OH·OW pixels, n = KH·KW·Cin) and A = dY
+// (pixels × Cout), C = dYᵀ·patches = dKernelᵀ (Cout × KH·KW·Cin); the
+// reduction runs over the pixels, the long dimension, while the small
+// output stays in place.
+func SgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowSource, beta float32, c []float32, ldc int) {
+	checkShape(m, n, k)
+	checkMatrix("a", k, m, a, lda)
+	checkMatrix("c", m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := getJob()
+	j.gemmArgs = gemmArgs{lv: active.Load(), transA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		rowsB: rows, beta: beta, c: c, ldc: ldc}
+	j.run()
+	j.release()
+}
+
 func checkShape(m, n, k int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: negative size m=%d n=%d k=%d", m, n, k))
@@ -160,6 +190,7 @@ type gemmArgs struct {
 	a              []float32
 	lda            int
 	rows           RowSource // when non-nil A comes from rows (not transposed)
+	rowsB          RowSource // when non-nil B comes from rows (not transposed; b unused)
 	b              []float32
 	ldb            int
 	beta           float32

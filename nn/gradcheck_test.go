@@ -201,6 +201,9 @@ func TestConv2DGradients(t *testing.T) {
 		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false, ""},
 		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false, ""},
 		{1, 7, 8, 16, 4, 3, 2, 1, 1, 2, 1, "explicit", [4]int{1, 0, 2, 1}, false, true, ""}, // transposed GEMM, dilated, asymmetric
+		// Many pixels per patch column (M ≥ 4·K): dKernel through the transposed GEMM over pixels.
+		{2, 12, 11, 2, 3, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
+		{1, 13, 12, 2, 3, 3, 3, 2, 1, 2, 1, "same", [4]int{}, false, false, ConvDirect},
 		// Winograd forward and dx (F2 and F4, edge tiles, channel tails), and the same shapes forced direct.
 		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvWinograd},
 		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvWinograd},
