@@ -41,6 +41,10 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // block computes C[m0:m1, n0:n1] of the job with the buffers of ar.
 func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
+	if j.seg != nil {
+		j.blockSegments(m0, m1, n0, n1, ar)
+		return
+	}
 	lv := j.lv
 	mr, nr := lv.mr, lv.nr
 	kc, nc := lv.blockSizes(n1-n0, j.k)

@@ -191,6 +191,7 @@ type gemmArgs struct {
 	lda            int
 	rows           RowSource // when non-nil A comes from rows (not transposed)
 	rowsB          RowSource // when non-nil B comes from rows (not transposed; b unused)
+	seg            Segments  // when non-nil A is a Segments matrix (blockSegments)
 	b              []float32
 	ldb            int
 	beta           float32

@@ -165,10 +165,14 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.
 		c.fwd = *c.patchesOf(x.Data, H, W, gh, gw)
-		if c.fwdRows == nil {
-			c.fwdRows = c.fwd.rows // bound once to &c.fwd: no allocation per call
+		if c.fwd.segmentsPay() {
+			kernels.SgemmSegmentsBiasReLU(M, c.cout, K, &c.fwd, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
+		} else {
+			if c.fwdRows == nil {
+				c.fwdRows = c.fwd.rows // bound once to &c.fwd: no allocation per call
+			}
+			kernels.SgemmRowsBiasReLU(M, c.cout, K, c.fwdRows, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
 		}
-		kernels.SgemmRowsBiasReLU(M, c.cout, K, c.fwdRows, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
 		c.fwd.src = nil
 	}
 	c.x, c.y, c.xShape = nil, nil, nil
@@ -250,10 +254,19 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return c.inputGradient(dz, N, H, W, gh, gw)
 }
 
-// transposedMinPatch is the smallest patch matrix (M·K floats) for which
-// stride-1 dx uses the transposed implicit GEMM rather than col2im (see
-// inputGradient). A variable so that tests can cover both paths.
-var transposedMinPatch = 4 << 20
+// Path thresholds, variables so that tests can force every path:
+//
+//   - transposedMinPatch is the smallest patch matrix (M·K floats) for which
+//     stride-1 dx uses the transposed implicit GEMM rather than col2im (see
+//     inputGradient);
+//   - segmentsMinOW and segmentsMinWidth are the smallest output width and
+//     kernel-row width (kw·C floats) for which the implicit GEMMs read
+//     patches in place as kernels.Segments (see patches.segmentsPay).
+var (
+	transposedMinPatch = 4 << 20
+	segmentsMinOW      = 96
+	segmentsMinWidth   = 64
+)
 
 // tileRows is how many patch rows fit the ~4 MB backward tile.
 func tileRows(M, K int) int { return min(M, max(64, (1<<20)/K)) }
@@ -329,7 +342,11 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 		flipTransposeKernel(c.wt, w, c.kh*c.kw, cin, cout)
 		g := &patches{src: dz, H: gh.out, W: gw.out, C: cout, OH: H, OW: W, kh: c.kh, kw: c.kw,
 			sh: 1, sw: 1, dh: gh.dilation, dw: gw.dilation, pt: gh.span() - 1 - gh.padBegin, pl: gw.span() - 1 - gw.padBegin}
-		kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
+		if g.segmentsPay() {
+			kernels.SgemmSegmentsBiasReLU(N*H*W, cin, c.kh*c.kw*cout, g, c.wt, cin, nil, false, dx.Data, cin)
+		} else {
+			kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
+		}
 		return dx
 	}
 	// General stride: dPatches = dz·Wᵀ per tile, then col2im (which accumulates).

@@ -204,6 +204,10 @@ func TestConv2DGradients(t *testing.T) {
 		// Many pixels per patch column (M ≥ 4·K): dKernel through the transposed GEMM over pixels.
 		{2, 12, 11, 2, 3, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
 		{1, 13, 12, 2, 3, 3, 3, 2, 1, 2, 1, "same", [4]int{}, false, false, ConvDirect},
+		// Output rows wider than a micro-panel: with forced paths, patch segments read in place (stride 1 and 2; dx too for cin ≥ 16).
+		{1, 4, 30, 3, 5, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
+		{1, 5, 61, 2, 3, 3, 3, 1, 2, 1, 1, "same", [4]int{}, false, false, ConvDirect},
+		{1, 3, 30, 16, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, true, true, ConvDirect},
 		// Winograd forward and dx (F2 and F4, edge tiles, channel tails), and the same shapes forced direct.
 		{2, 5, 6, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvWinograd},
 		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvWinograd},
@@ -212,18 +216,21 @@ func TestConv2DGradients(t *testing.T) {
 		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
 		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvDirect},
 	}
-	// Every case runs with the default dx path choice (col2im for these
-	// small patch matrices) and with the transposed implicit GEMM forced
-	// wherever it applies.
-	defaultMinPatch := transposedMinPatch
-	defer func() { transposedMinPatch = defaultMinPatch }()
+	// Every case runs with the default path choice (for these small shapes:
+	// col2im for dx, patches packed row by row) and with the transposed
+	// implicit GEMM for dx and in-place patch segments forced wherever they
+	// apply.
+	defaults := [3]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth}
+	defer func() { transposedMinPatch, segmentsMinOW, segmentsMinWidth = defaults[0], defaults[1], defaults[2] }()
 	for run := range 2 * len(cases) {
 		ci, c := run%len(cases), cases[run%len(cases)]
-		transposedMinPatch = defaultMinPatch
+		transposedMinPatch, segmentsMinOW, segmentsMinWidth = defaults[0], defaults[1], defaults[2]
+		path := "default"
 		if run >= len(cases) {
-			transposedMinPatch = 0
+			transposedMinPatch, segmentsMinOW, segmentsMinWidth = 0, 0, 0
+			path = "forced"
 		}
-		name := fmt.Sprintf("case%d_%s%s_minpatch%d", ci, c.padding, c.alg, transposedMinPatch)
+		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
 		t.Run(name, func(t *testing.T) {
 			l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, Padding: c.padding,
 				Pads: c.pads, DilationH: c.dh, DilationW: c.dw, NoBias: c.noBias, ReLU: c.relu, Algorithm: c.alg})
