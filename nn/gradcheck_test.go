@@ -402,3 +402,32 @@ func TestActivationGradients(t *testing.T) {
 		return y
 	}, 43)
 }
+
+// TestConv2DBiasGradLarge checks dBias = Σ_r dy[r, m]·[y[r, m] > 0] against a
+// float64 sum on a layer large enough (M·cout ≥ 2^16) for the mask and the
+// bias sum to be split across cores.
+func TestConv2DBiasGradLarge(t *testing.T) {
+	rng := tensor.NewRNG(7)
+	l := NewConv2D("conv", 3, 3, 2, 16, ConvOptions{Padding: "same", ReLU: true})
+	InitParams(l, rng)
+	tensor.Uniform(l.Bias.Value, -0.5, 0.5, rng)
+	x := tensor.New(1, 64, 65, 2)
+	tensor.Uniform(x, -1, 1, rng)
+	y := l.Forward(x, true)
+	dy := tensor.New(y.Shape...)
+	tensor.Normal(dy, 0, 1, rng)
+	l.Backward(dy)
+	want := make([]float64, 16)
+	for r := 0; r < len(dy.Data)/16; r++ {
+		for m := range 16 {
+			if y.Data[r*16+m] > 0 {
+				want[m] += float64(dy.Data[r*16+m])
+			}
+		}
+	}
+	for m, g := range l.Bias.Grad.Data {
+		if math.Abs(float64(g)-want[m]) > 1e-3*(1+math.Abs(want[m])) {
+			t.Fatalf("dBias[%d] = %g, want %g", m, g, want[m])
+		}
+	}
+}
