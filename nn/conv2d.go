@@ -260,7 +260,10 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 //   - segmentsMinOW and segmentsMinWidth are the smallest output width and
 //     kernel-row width (kw·C floats) for which the implicit GEMMs read
 //     patches in place as kernels.Segments (see patches.segmentsPay).
+//   - transposedGradMinK is the smallest K for which dKernel is computed
+//     transposed (see kernelGrad).
 var (
+	transposedGradMinK = 64
 	transposedMinPatch = 4 << 20
 	segmentsMinOW      = 96
 	segmentsMinWidth   = 64
@@ -330,14 +333,16 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		return
 	}
 	src := c.patchesOf(c.x.Data, H, W, gh, gw)
-	if M >= 4*K {
+	if M >= 4*K && K >= transposedGradMinK {
 		// Many pixels per patch column (early VGG blocks): dKernelᵀ = dzᵀ·A,
 		// (cout × M)·(M × K), with the patch rows packed straight into the
 		// GEMM's B panels (L2) instead of a 4 MB tile that the transposed-A
 		// packing then reads again. Measured (cpu-ms, loaded host, same run):
 		// 224x224 64->64 42.8 -> 35.2, 112x112 128->128 30.4 -> 29.2,
 		// 112x112 64->128 15.8 -> 14.4; 56x56 128->256 (M = 2.7 K) equal,
-		// 14x14 512->512 6.2 -> 9.3, hence the M ≥ 4·K rule.
+		// 14x14 512->512 6.2 -> 9.3, hence the M ≥ 4·K rule. Thin patches
+		// (K = 27 for RGB input) would make every tile of dKernelᵀ a
+		// partial edge tile: 224x224 3->64 backward 16.3 -> 18.8.
 		c.dwT = ensure(c.dwT, cout*K)
 		kernels.SgemmTransARows(cout, K, M, 1, dz, cout, src.rows, 0, c.dwT, K)
 		for p := 0; p < K; p++ {

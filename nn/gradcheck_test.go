@@ -201,7 +201,7 @@ func TestConv2DGradients(t *testing.T) {
 		{2, 7, 5, 37, 9, 3, 3, 1, 2, 2, 1, "same", [4]int{}, false, false, ""},
 		{1, 9, 9, 150, 5, 3, 3, 1, 1, 1, 1, "valid", [4]int{}, false, false, ""},
 		{1, 7, 8, 16, 4, 3, 2, 1, 1, 2, 1, "explicit", [4]int{1, 0, 2, 1}, false, true, ""}, // transposed GEMM, dilated, asymmetric
-		// Many pixels per patch column (M ≥ 4·K): dKernel through the transposed GEMM over pixels.
+		// Many pixels per patch column (M ≥ 4·K): dKernel through the transposed GEMM over pixels (when forced).
 		{2, 12, 11, 2, 3, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
 		{1, 13, 12, 2, 3, 3, 3, 2, 1, 2, 1, "same", [4]int{}, false, false, ConvDirect},
 		// Output rows wider than a micro-panel: with forced paths, patch segments read in place (stride 1 and 2; dx too for cin ≥ 16).
@@ -220,14 +220,17 @@ func TestConv2DGradients(t *testing.T) {
 	// col2im for dx, patches packed row by row) and with the transposed
 	// implicit GEMM for dx and in-place patch segments forced wherever they
 	// apply.
-	defaults := [3]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth}
-	defer func() { transposedMinPatch, segmentsMinOW, segmentsMinWidth = defaults[0], defaults[1], defaults[2] }()
+	defaults := [4]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK}
+	set := func(v [4]int) {
+		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK = v[0], v[1], v[2], v[3]
+	}
+	defer set(defaults)
 	for run := range 2 * len(cases) {
 		ci, c := run%len(cases), cases[run%len(cases)]
-		transposedMinPatch, segmentsMinOW, segmentsMinWidth = defaults[0], defaults[1], defaults[2]
+		set(defaults)
 		path := "default"
 		if run >= len(cases) {
-			transposedMinPatch, segmentsMinOW, segmentsMinWidth = 0, 0, 0
+			set([4]int{})
 			path = "forced"
 		}
 		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
