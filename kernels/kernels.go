@@ -20,6 +20,14 @@
 // packed p-major (contiguous row copies, packAT) for "P" twins of the
 // micro-kernels that read that layout.
 //
+// Two more implicit-GEMM entry points serve convolutions: SgemmTransARows
+// (C = Aᵀ·R with R's rows from a RowSource packed straight into the B panels:
+// a kernel gradient computed transposed, reducing over the pixels) and
+// SgemmSegmentsBiasReLU (A given as Segments: blocks of patch rows that are
+// strided views of the input are read in place by the micro-kernel, zero
+// blocks skipped, only the rest packed). A transposed B is packed with
+// gathers on AVX-512 (packBT).
+//
 // Callers that multiply many matrices by the same B pack it once (PackB, or
 // Init + SetRow/RowPanels into a PackedB) and call SgemmPackedB; callers
 // that already run one GEMM per core use SgemmSerial / SgemmPackedBSerial,
