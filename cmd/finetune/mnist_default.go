@@ -60,7 +60,8 @@ type demoPlan struct {
 // scratch, lr/10 for the last DecayLast epochs, pre-training 2 epochs):
 //   - this plan (head 2 ep, fine block3_conv1 lr 2e-3 12 ep, decay 3, no head dropout):
 //     0.9733/0.9496 (+2.4), 0.9702/0.9599 (+1.0); scratch at lr 2e-3 instead: 0.9434, 0.9562
-//     (after nn's Conv2D kernel changes, last bits differ: seed 1 0.9737/0.9624 (+1.1), the
+//     (after nn's Conv2D kernel changes, last bits differ: seed 1 0.9737/0.9624 (+1.1), seed 2
+//     0.9702/0.9628 (+0.7): the gap is real but only ~1-2 points, within 2x seed noise; the
 //     `go run ./cmd/finetune` run with an empty cache: 2m10s wall, 3m15s CPU on a shared machine)
 //   - previous default (head 10 ep dropout .5, fine block1_conv1 lr 1e-3 20 ep, decay 5; 30 ep):
 //     0.972/0.963, 0.966/0.9745
