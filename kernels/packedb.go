@@ -187,30 +187,7 @@ func sgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 // SgemmSerial is Sgemm on the calling goroutine only (no worker goroutines),
 // for callers that already run one GEMM per core.
 func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
-	checkShape(m, n, k)
-	checkMatrix("a", rowsA, colsA, a, lda)
-	checkMatrix("b", rowsB, colsB, b, ldb)
-	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	j := getJob()
-	j.gemmArgs = gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: true}
-	j.run()
-	j.release()
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
 }
 
 // packedPanelLines returns the packed-B lines of the panel after (jc, pc)

@@ -13,6 +13,12 @@ import (
 // too-small leading dimensions or too-short slices. Large products use all
 // of GOMAXPROCS; the call allocates nothing once warmed up.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+}
+
+// sgemm is Sgemm and SgemmSerial: serial keeps the whole product on the
+// calling goroutine.
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, serial bool) {
 	rowsA, colsA := m, k
 	if transA {
 		rowsA, colsA = k, m
@@ -34,7 +40,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	j := getJob()
 	j.gemmArgs = gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: serial}
 	j.run()
 	j.release()
 }
