@@ -48,6 +48,15 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	lv := j.lv
 	mr, nr := lv.mr, lv.nr
 	kc, nc := lv.blockSizes(n1-n0, j.k)
+	if full := roundUp(n1-n0, nr); j.rowsB != nil && nc < full {
+		// A RowSource B is rebuilt row by row, and A repacked, for every
+		// column block: take all columns in one block with a shorter kc
+		// when kc stays long enough for the micro-kernel (conv dKernelᵀ,
+		// n = 576: kc 576 -> 448).
+		if kcFit := lv.bPanel / full / 4 * 4; kcFit >= 256 {
+			kc, nc = min(kc, kcFit), full
+		}
+	}
 	if j.pb != nil {
 		kc = j.pb.kc
 		nc = min(nc, roundUp(n1-n0, nr)) // no packing buffer needed: any width

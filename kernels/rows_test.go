@@ -148,8 +148,14 @@ func TestSgemmRowsBiasReLU(t *testing.T) {
 
 // TestSgemmTransARows checks C = alpha·Aᵀ·R + beta·C with R from a
 // RowSource against a float64 reference, on shapes with edge tiles, several
-// k passes and splits along either dimension.
+// k passes and splits along either dimension; also SgemmTransARowsSerial.
 func TestSgemmTransARows(t *testing.T) {
+	for _, serial := range []bool{false, true} {
+		testSgemmTransARows(t, serial)
+	}
+}
+
+func testSgemmTransARows(t *testing.T, serial bool) {
 	forEachLevel(t, func(t *testing.T) {
 		rng := newRNG(t)
 		shapes := append(slices.Clone(rowsShapes), [3]int{64, 576, 2000}, [3]int{70, 300, 1300}, [3]int{512, 40, 30})
@@ -178,8 +184,12 @@ func TestSgemmTransARows(t *testing.T) {
 				copy(g.c[g.guard+i*ldc:g.guard+i*ldc+n], cv[i*ldc:])
 			}
 			got := slices.Clone(g.c)
-			SgemmTransARows(m, n, k, alpha, a, lda, vr.rows, beta, g.cview(got), ldc)
-			name := fmt.Sprintf("%s SgemmTransARows m=%d n=%d k=%d alpha=%v beta=%v", Level(), m, n, k, alpha, beta)
+			gemm := SgemmTransARows
+			if serial {
+				gemm = SgemmTransARowsSerial
+			}
+			gemm(m, n, k, alpha, a, lda, vr.rows, beta, g.cview(got), ldc)
+			name := fmt.Sprintf("%s SgemmTransARows(serial=%v) m=%d n=%d k=%d alpha=%v beta=%v", Level(), serial, m, n, k, alpha, beta)
 			if vr.bad.Load() {
 				t.Errorf("%s: RowSource called out of range", name)
 			}

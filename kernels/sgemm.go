@@ -131,6 +131,18 @@ func SgemmRowsBiasReLU(m, n, k int, rows RowSource, b []float32, ldb int, bias [
 // reduction runs over the pixels, the long dimension, while the small
 // output stays in place.
 func SgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowSource, beta float32, c []float32, ldc int) {
+	sgemmTransARows(m, n, k, alpha, a, lda, rows, beta, c, ldc, false)
+}
+
+// SgemmTransARowsSerial is SgemmTransARows on the calling goroutine only (no
+// worker goroutines), for callers that split the reduction over the pixels
+// across the cores themselves (each core then packs only its own rows of R
+// and of A, instead of every core packing all of A).
+func SgemmTransARowsSerial(m, n, k int, alpha float32, a []float32, lda int, rows RowSource, beta float32, c []float32, ldc int) {
+	sgemmTransARows(m, n, k, alpha, a, lda, rows, beta, c, ldc, true)
+}
+
+func sgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowSource, beta float32, c []float32, ldc int, serial bool) {
 	checkShape(m, n, k)
 	checkMatrix("a", k, m, a, lda)
 	checkMatrix("c", m, n, c, ldc)
@@ -143,7 +155,7 @@ func SgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowS
 	}
 	j := getJob()
 	j.gemmArgs = gemmArgs{lv: active.Load(), transA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		rowsB: rows, beta: beta, c: c, ldc: ldc}
+		rowsB: rows, beta: beta, c: c, ldc: ldc, serial: serial}
 	j.run()
 	j.release()
 }
