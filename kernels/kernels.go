@@ -30,8 +30,10 @@
 //
 // Callers that multiply many matrices by the same B pack it once (PackB, or
 // Init + SetRow/RowPanels into a PackedB) and call SgemmPackedB; callers
-// that already run one GEMM per core use SgemmSerial / SgemmPackedBSerial,
-// which never leave the calling goroutine.
+// that already run one GEMM per core use SgemmSerial / SgemmPackedBSerial /
+// SgemmTransARowsSerial, which never leave the calling goroutine. A GEMM
+// whose B comes from a RowSource takes all its columns in one block (kc
+// shortened, down to 256) so that rows are produced once per pass over k.
 //
 // The kernel level is chosen once at start-up from the CPU's features
 // (github.com/klauspost/cpuid/v2): "avx512" (AVX-512F), "avx2" (AVX2 and FMA)
