@@ -170,18 +170,8 @@ func sgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 	checkShape(m, n, k)
 	checkMatrix("a", rowsA, colsA, a, lda)
 	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	j := getJob()
-	j.gemmArgs = gemmArgs{lv: pb.lv, transA: transA, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, pb: pb, beta: beta, c: c, ldc: ldc, serial: serial}
-	j.run()
-	j.release()
+	runGemm(gemmArgs{lv: pb.lv, transA: transA, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, pb: pb, beta: beta, c: c, ldc: ldc, serial: serial})
 }
 
 // SgemmSerial is Sgemm on the calling goroutine only (no worker goroutines),

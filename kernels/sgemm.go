@@ -31,18 +31,8 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	checkMatrix("a", rowsA, colsA, a, lda)
 	checkMatrix("b", rowsB, colsB, b, ldb)
 	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	j := getJob()
-	j.gemmArgs = gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: serial}
-	j.run()
-	j.release()
+	runGemm(gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: serial})
 }
 
 // RowSource supplies the rows of a virtual m×k matrix A that is never
@@ -63,18 +53,8 @@ func SgemmRows(m, n, k int, alpha float32, rows RowSource, b []float32, ldb int,
 	checkShape(m, n, k)
 	checkMatrix("b", k, n, b, ldb)
 	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	j := getJob()
-	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: alpha, rows: rows,
-		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
-	j.run()
-	j.release()
+	runGemm(gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: alpha, rows: rows,
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
 }
 
 // SgemmRowsBiasReLU computes C = A·B + bias, then C = max(C, 0) when relu,
@@ -146,16 +126,23 @@ func sgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowS
 	checkShape(m, n, k)
 	checkMatrix("a", k, m, a, lda)
 	checkMatrix("c", m, n, c, ldc)
-	if m == 0 || n == 0 {
+	runGemm(gemmArgs{lv: active.Load(), transA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		rowsB: rows, beta: beta, c: c, ldc: ldc, serial: serial})
+}
+
+// runGemm runs g after BLAS's quick returns, shared by every entry point
+// without an epilogue: nothing to do when C is empty, and C = beta·C (A and
+// B not read) when alpha or k is 0.
+func runGemm(g gemmArgs) {
+	if g.m == 0 || g.n == 0 {
 		return
 	}
-	if alpha == 0 || k == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if g.alpha == 0 || g.k == 0 {
+		scaleC(g.m, g.n, g.beta, g.c, g.ldc)
 		return
 	}
 	j := getJob()
-	j.gemmArgs = gemmArgs{lv: active.Load(), transA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-		rowsB: rows, beta: beta, c: c, ldc: ldc, serial: serial}
+	j.gemmArgs = g
 	j.run()
 	j.release()
 }
