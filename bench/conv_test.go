@@ -34,6 +34,11 @@ var vggConvs = []struct {
 //     materialised A, the rate the implicit GEMM is compared with (batch 1
 //     only: batch 16's A would take up to 1.8 GB).
 //
+// The layer runs after ReuseBuffers, the way a Model runs it: y and dx go
+// into buffers kept across calls, as C does in the sgemm case. (Without it
+// each call also allocates and page-faults a fresh y, and dx in bwd: 12.8 MB
+// each at block1 batch 1, a few ms.)
+//
 // Batch 16 runs for every layer; use -benchtime=1x to keep it short, e.g.
 //
 //	go test -run '^$' -bench 'Conv2D/.*/batch1$' ./bench/
@@ -47,6 +52,7 @@ func BenchmarkConv2D(b *testing.B) {
 				flops := 2 * float64(M) * float64(K) * float64(l.cout)
 				conv := nn.NewConv2D(l.name, 3, 3, l.cin, l.cout, nn.ConvOptions{Padding: "same", ReLU: true})
 				nn.InitParams(conv, rng)
+				conv.ReuseBuffers() // y and dx written into kept buffers, as inside a Model
 				var x, y, dy *tensor.Tensor
 				setup := func() {
 					if x == nil {

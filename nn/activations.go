@@ -81,7 +81,8 @@ func (s *Softmax) OutputShape(in tensor.Shape) (tensor.Shape, error) {
 
 // Forward applies softmax along the last axis.
 func (s *Softmax) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
-	y := SoftmaxAxis(x, -1, false)
+	y, _ := s.output(x.Shape...)
+	softmaxInto(y, x, -1, false)
 	s.y = nil
 	if s.retain(training) {
 		s.y = y
@@ -98,7 +99,7 @@ func (s *Softmax) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		return nil
 	}
 	K := s.y.Shape[len(s.y.Shape)-1]
-	dx := tensor.New(s.y.Shape...)
+	dx, _ := s.gradInput(s.y.Shape) // fully overwritten
 	for r := 0; r < len(s.y.Data); r += K {
 		y, g := s.y.Data[r:r+K], dy.Data[r:r+K]
 		var dot float64
@@ -116,6 +117,13 @@ func (s *Softmax) Backward(dy *tensor.Tensor) *tensor.Tensor {
 // (negative counts from the end), as ONNX Softmax-13/LogSoftmax-13. It
 // subtracts the maximum first, so large inputs do not overflow.
 func SoftmaxAxis(x *tensor.Tensor, axis int, logOut bool) *tensor.Tensor {
+	y := tensor.New(x.Shape...)
+	softmaxInto(y, x, axis, logOut)
+	return y
+}
+
+// softmaxInto writes SoftmaxAxis(x, axis, logOut) into y (x's shape).
+func softmaxInto(y, x *tensor.Tensor, axis int, logOut bool) {
 	r := len(x.Shape)
 	if axis < 0 {
 		axis += r
@@ -124,7 +132,6 @@ func SoftmaxAxis(x *tensor.Tensor, axis int, logOut bool) *tensor.Tensor {
 		panic(fmt.Sprintf("nn.SoftmaxAxis: axis out of range for %v", x.Shape))
 	}
 	outer, K, inner := x.Shape[:axis].Size(), x.Shape[axis], x.Shape[axis+1:].Size()
-	y := tensor.New(x.Shape...)
 	for o := 0; o < outer; o++ {
 		for in := 0; in < inner; in++ {
 			at := func(k int) int { return (o*K+k)*inner + in }
@@ -148,7 +155,6 @@ func SoftmaxAxis(x *tensor.Tensor, axis int, logOut bool) *tensor.Tensor {
 			}
 		}
 	}
-	return y
 }
 
 // Dropout is inverted dropout: in training each element is zeroed with

@@ -73,6 +73,11 @@ type base struct {
 	dst   *tensor.Tensor
 	reuse bool
 	dx    *tensor.Tensor // reused dx (reuse only)
+
+	// ownOut (set by ReuseBuffers) makes Forward write into outBuf, kept
+	// across calls, whenever no dst is lent.
+	ownOut bool
+	outBuf *tensor.Tensor
 }
 
 func newBase(name string) base { return base{name: name, trainable: true, keep: true, inputGrad: true} }
@@ -90,6 +95,17 @@ func (b *base) SetTrainable(t bool) { b.trainable = t }
 // Backward computes dx; see BackwardPlanner.
 func (b *base) SetBackwardPlan(keep, inputGrad bool) { b.keep, b.inputGrad = keep, inputGrad }
 
+// ReuseBuffers makes a standalone layer run the way a Model runs it: every
+// Forward writes its output into one tensor kept by the layer (reallocated
+// only when the output size changes) and every Backward its dx likewise,
+// along with its masks and indices, instead of allocating them on each call.
+// The tensors returned by the previous call are overwritten by the next one,
+// so the caller must be done with them first (as a Model is: each output is
+// consumed by the layer above, each dx by the layer below). Use it for
+// hand-written training loops and benchmarks; layers inside a Model need not
+// call it.
+func (b *base) ReuseBuffers() { b.reuse, b.ownOut = true, true }
+
 // retain reports whether this Forward call must store backward state.
 func (b *base) retain(training bool) bool { return training && b.keep }
 
@@ -103,6 +119,14 @@ func (b *base) output(dims ...int) (y *tensor.Tensor, zeroed bool) {
 	if d != nil && len(d.Data) == sizeOf(dims) && len(d.Shape) == len(dims) {
 		copy(d.Shape, dims)
 		return d, false
+	}
+	if b.ownOut {
+		if b.outBuf == nil || len(b.outBuf.Data) != sizeOf(dims) || len(b.outBuf.Shape) != len(dims) {
+			b.outBuf = tensor.New(append([]int(nil), dims...)...)
+			return b.outBuf, true
+		}
+		copy(b.outBuf.Shape, dims)
+		return b.outBuf, false
 	}
 	// A copy, so that dims (the caller's variadic array) never escapes and the
 	// dst path allocates nothing.
