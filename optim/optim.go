@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gotransfer/gotransfer/nn"
 )
@@ -89,9 +90,15 @@ func (o *SGD) Step(params []*nn.Param) {
 // PyTorch 1e-8. WeightDecay is L2 added to the gradient unless Decoupled
 // (AdamW): then x −= LR·WeightDecay·x before each update, as Keras AdamW and
 // PyTorch AdamW do.
+//
+// LayerLR optionally scales the learning rate per layer (discriminative
+// fine-tuning, like PyTorch's parameter groups): a param named
+// "<layer>/<weight>" is updated with LR·LayerLR[layer] when its layer is
+// in the map, with LR otherwise.
 type AdamConfig struct {
 	LR, Beta1, Beta2, Epsilon, WeightDecay float64
 	Decoupled                              bool
+	LayerLR                                map[string]float64 `json:",omitempty"`
 }
 
 // KerasAdam returns Keras's defaults: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
@@ -129,14 +136,28 @@ func (o *Adam) Step(params []*nn.Param) {
 			continue
 		}
 		st := o.state.get(p, 2)
+		lr := c.LR
+		if c.LayerLR != nil {
+			if f, ok := c.LayerLR[layerOf(p.Name)]; ok {
+				lr *= f
+			}
+		}
 		if c.Decoupled && c.WeightDecay != 0 {
-			f := float32(1 - c.LR*c.WeightDecay)
+			f := float32(1 - lr*c.WeightDecay)
 			for i := range p.Value.Data {
 				p.Value.Data[i] *= f
 			}
 		}
-		AdamUpdate(p.Value.Data, p.Grad.Data, st[0], st[1], o.steps, c.LR, c.Beta1, c.Beta2, c.Epsilon, l2, 0)
+		AdamUpdate(p.Value.Data, p.Grad.Data, st[0], st[1], o.steps, lr, c.Beta1, c.Beta2, c.Epsilon, l2, 0)
 	}
+}
+
+// layerOf returns the layer part of a param name "<layer>/<weight>".
+func layerOf(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return name
 }
 
 // ClipGradNorm scales all gradients so that their global L2 norm is at most

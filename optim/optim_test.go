@@ -198,3 +198,42 @@ func FuzzLoadState(f *testing.F) {
 		}
 	})
 }
+
+// TestAdamLayerLR checks per-layer learning rates: in one optimizer with
+// LayerLR{"conv": 0.1}, "conv/kernel" must follow a plain Adam at lr·0.1
+// (itself checked against the float64 rule above) and "dense/kernel" one at
+// lr, and a saved state must keep the multipliers.
+func TestAdamLayerLR(t *testing.T) {
+	q1, conv := newProblem(5, 2)
+	q2, dense := newProblem(6, 3)
+	conv.Name, dense.Name = "conv/kernel", "dense/kernel"
+	_, convRef := newProblem(5, 2)
+	_, denseRef := newProblem(6, 3)
+	cfg := KerasAdam()
+	cfg.LR, cfg.LayerLR = 0.05, map[string]float64{"conv": 0.1}
+	opt := NewAdam(cfg)
+	slow, fast := KerasAdam(), KerasAdam()
+	slow.LR, fast.LR = 0.005, 0.05
+	optSlow, optFast := NewAdam(slow), NewAdam(fast)
+	for step := 1; step <= 30; step++ {
+		if step == 15 { // resume mid-way from a saved state
+			b, err := opt.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt = NewAdam(KerasAdam())
+			if err := opt.LoadState(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setGrad(q1, conv)
+		setGrad(q2, dense)
+		setGrad(q1, convRef)
+		setGrad(q2, denseRef)
+		opt.Step([]*nn.Param{conv, dense})
+		optSlow.Step([]*nn.Param{convRef})
+		optFast.Step([]*nn.Param{denseRef})
+		closeTo(t, "conv", conv.Value.Data, to64(convRef.Value.Data), 1e-6)
+		closeTo(t, "dense", dense.Value.Data, to64(denseRef.Value.Data), 1e-6)
+	}
+}

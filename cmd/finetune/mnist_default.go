@@ -31,13 +31,16 @@ type demoPlan struct {
 	FineEpochs     int // transfer stage 2: fine-tune from FineFrom
 	FineFrom       string
 	FineLR         float64
-	Batch          int // batch for transfer and scratch
+	FineBaseLR     float64 // > 0: the base's layers fine-tune at FineLR·FineBaseLR (the head at FineLR)
+	Batch          int     // batch for transfer and scratch
 	ScratchLR      float64
 	ValImages      int     // test images shown as val_* per epoch (the final test uses all)
 	NoScratch      bool    // skip step 3 (tuning only)
 	Shift          int     // random ±Shift pixel translations when training on images (fine-tuning and scratch alike)
 	PretrainShift  int     // the same for pre-training
 	PretrainDrop   float64 // head dropout during pre-training
+	PretrainDecay  int     // the last PretrainDecay pre-training epochs use lr/10
+	PretrainRot    int     // > 1: pre-train on digit × orientation classes (see memSource.rotations)
 	TestImages     int     // 0 = the whole 5-9 test split
 	Head           []int
 	HeadDropout    float64 // dropout after each hidden head layer (transfer and scratch)
@@ -289,7 +292,8 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		tr, nt := tmodel.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
 		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR, DecayFrom: decayFrom(epochs, p.DecayLast),
-			Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
+			LayerLR: baseLayerLR(tmodel, p.FineBaseLR),
+			Train:   &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 		if err := r.runStage(ctx, st2, nil); err != nil {
 			return err
 		}
@@ -360,7 +364,11 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 // training it (and caching it in os.UserCacheDir()/gotransfer) when absent.
 func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, stdout, stderr io.Writer) (string, error) {
 	// The cache key covers only what the pre-training depends on.
-	key, _ := json.Marshal([]any{p.Width, p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainBatch, p.PretrainShift, p.Head, seed, 1, p.PretrainDrop})
+	fields := []any{p.Width, p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainBatch, p.PretrainShift, p.Head, seed, 1, p.PretrainDrop}
+	if p.PretrainRot > 1 || p.PretrainDecay > 0 {
+		fields = append(fields, p.PretrainRot, p.PretrainDecay)
+	}
+	key, _ := json.Marshal(fields)
 	sum := sha256.Sum256(key)
 	cacheRoot, err := os.UserCacheDir()
 	if err != nil {
@@ -372,7 +380,14 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 		fmt.Fprintf(stdout, "\nStep 1/3: pre-training skipped: using the base cached in %s (delete it to pre-train again).\n", path)
 		return path, nil
 	}
-	fmt.Fprintf(stdout, "\nStep 1/3: pre-training the network on MNIST digits 0-4 (%d images, %d epoch(s), Adam lr %g, He-normal init, ±%d-pixel shifts).\n", p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainShift)
+	fmt.Fprintf(stdout, "\nStep 1/3: pre-training the network on MNIST digits 0-4 (%d images, %d epoch(s), Adam lr %g%s, He-normal init, ±%d-pixel shifts).\n",
+		p.PretrainImages, p.PretrainEpochs, p.PretrainLR, decayText(p.PretrainDecay), p.PretrainShift)
+	classes := pretrainClasses(p.PretrainRot)
+	if p.PretrainRot > 1 {
+		fmt.Fprintf(stdout, "         Task: %d classes, digit × orientation: each image is turned by a random multiple of %d° and labelled with\n"+
+			"         both (\"3@90\"). Five classes alone let the top block collapse onto those digits; the richer task keeps its\n"+
+			"         features general (a frozen-base head on digits 5-9: ~0.83 instead of ~0.60-0.75).\n", len(classes), 360/p.PretrainRot)
+	}
 	pre, err := loadDigits(mnistDir, "train", 0, 4, 0, p.PretrainImages)
 	if err != nil {
 		return "", err
@@ -381,10 +396,10 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(stdout, "Found %d images belonging to 5 classes.\n", len(pre.labels))
+	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(pre.labels), len(classes))
 	pp := p
 	pp.HeadFrom, pp.HeadPooling = "", "avg" // pre-training uses the whole VGG16 base
-	spec := demoSpec(pp, digitNames(0, 4), p.PretrainDrop)
+	spec := demoSpec(pp, classes, p.PretrainDrop)
 	m, drops, err := train.Build(spec, seed+1)
 	if err != nil {
 		return "", err
@@ -392,8 +407,9 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	train.HeInitBase(m, seed+1)
 	m.Summary(stdout)
 	r := &runner{Full: m, Dropouts: drops, Seed: seed, Epochs: p.PretrainEpochs, Stdout: stdout, Stderr: stderr, BestEpoch: -1}
-	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR,
-		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift}, Val: preTest.source(256, false, 0)}
+	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR, DecayFrom: decayFrom(p.PretrainEpochs, p.PretrainDecay),
+		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift, rotations: p.PretrainRot},
+		Val:   &memSource{x: preTest.x, labels: preTest.labels, batch: 256, seed: seed + 1, rotations: p.PretrainRot}}
 	if err := r.runStage(ctx, st, nil); err != nil {
 		return "", err
 	}
@@ -410,6 +426,34 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	}
 	fmt.Fprintf(stdout, "Pre-trained network cached in %s\n", path)
 	return path, nil
+}
+
+// pretrainClasses names the pre-training classes: the digits 0-4, or with
+// rot > 1 orientations each digit turned by k·360°/rot ("3@90").
+func pretrainClasses(rot int) []string {
+	if rot <= 1 {
+		return digitNames(0, 4)
+	}
+	var s []string
+	for d := 0; d <= 4; d++ {
+		for r := 0; r < rot; r++ {
+			s = append(s, fmt.Sprintf("%d@%d", d, r*360/rot))
+		}
+	}
+	return s
+}
+
+// baseLayerLR maps every base layer of m (below the head) to scale, or
+// returns nil when scale is 0.
+func baseLayerLR(m *nn.Model, scale float64) map[string]float64 {
+	if scale == 0 {
+		return nil
+	}
+	lr := map[string]float64{}
+	for _, l := range m.Layers()[:train.FirstHeadLayer(m)] {
+		lr[l.Name()] = scale
+	}
+	return lr
 }
 
 // decayFrom is the first global epoch of the lr/10 phase (0 = no decay).

@@ -31,6 +31,12 @@ type memSource struct {
 	// up to ±shift pixels in x and y (zero fill), drawn from
 	// mix(seed, epoch, sample): images (N, H, W, C) only.
 	shift int
+	// rotations > 1 turns each image by a random multiple of 360°/rotations
+	// (0°, 90°, 180°, 270° for 4; square images only), drawn from
+	// mix(seed, epoch, sample) like shift, and relabels it
+	// label·rotations + r: the rotation-expanded pre-training task of the
+	// MNIST demo (5 digits × 4 orientations = 20 classes).
+	rotations int
 	// epochOrder, when set, gives the sample order of an epoch instead of
 	// the seeded permutation (used to follow a dataset.Directory's order so
 	// cached features are seen in the same order as images would be).
@@ -82,6 +88,12 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 				copy(dst, src)
 			}
 			labels[i] = m.labels[s]
+			if m.rotations > 1 {
+				rng := tensor.NewRNG(mix(m.seed, 0x726f74 /* "rot" */, uint64(epoch), uint64(s)))
+				r := rng.IntN(m.rotations)
+				rotate90(dst, m.x.Shape[1], m.x.Shape[3], r)
+				labels[i] = m.labels[s]*m.rotations + r
+			}
 		}
 		if err := fn(step, x, labels); err != nil {
 			return err
@@ -118,5 +130,24 @@ func translate(dst, src []float32, h, w, c, dx, dy int) {
 			continue
 		}
 		copy(dst[(y*w+x0)*c:(y*w+x1)*c], src[(sy*w+x0-dx)*c:(sy*w+x1-dx)*c])
+	}
+}
+
+// rotate90 turns the square image img (n, n, c) in place by quarter turns
+// counter-clockwise: one turn maps (y, x) to (n-1-x, y).
+func rotate90(img []float32, n, c, quarters int) {
+	quarters &= 3
+	if quarters == 0 {
+		return
+	}
+	src := append([]float32(nil), img...)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			sy, sx := y, x
+			for q := 0; q < quarters; q++ { // undo one turn per quarter: source of (y, x) is (x, n-1-y)
+				sy, sx = sx, n-1-sy
+			}
+			copy(img[(y*n+x)*c:(y*n+x+1)*c], src[(sy*n+sx)*c:(sy*n+sx+1)*c])
+		}
 	}
 }

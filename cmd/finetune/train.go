@@ -33,7 +33,10 @@ type stage struct {
 	// DecayFrom > 0: epochs from this global epoch on use LR/10 (a
 	// step decay that settles the final weights; 0 = constant LR).
 	DecayFrom int
-	Prepare   func() error // called once before the first step is run (e.g. feature caching); may be nil
+	// LayerLR scales LR for the named layers (discriminative fine-tuning;
+	// nil = one LR for all).
+	LayerLR map[string]float64
+	Prepare func() error // called once before the first step is run (e.g. feature caching); may be nil
 }
 
 // runner trains stages, reporting the Keras way and keeping -out up to date.
@@ -64,9 +67,9 @@ type runner struct {
 var loss = &nn.SoftmaxCrossEntropy{}
 
 // newAdam returns Keras's Adam (β1 .9, β2 .999, ε 1e-7) at lr.
-func newAdam(lr float64) optim.Optimizer {
+func newAdam(lr float64, layerLR map[string]float64) optim.Optimizer {
 	cfg := optim.KerasAdam()
-	cfg.LR = lr
+	cfg.LR, cfg.LayerLR = lr, layerLR
 	return optim.NewAdam(cfg)
 }
 
@@ -74,7 +77,7 @@ func newAdam(lr float64) optim.Optimizer {
 // ck belongs to this stage. It returns errInterrupted after writing a
 // checkpoint when ctx is cancelled between steps.
 func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error {
-	opt := newAdam(st.LR)
+	opt := newAdam(st.LR, st.LayerLR)
 	epoch, step := st.From, 0
 	var lossSum, correct, seen, spent float64
 	if ck != nil && ck.Stage == st.Index {
