@@ -40,7 +40,7 @@ type demoPlan struct {
 	PretrainShift  int     // the same for pre-training
 	PretrainDrop   float64 // head dropout during pre-training
 	PretrainDecay  int     // the last PretrainDecay pre-training epochs use lr/10
-	PretrainRot    int     // > 1: pre-train on digit × orientation classes (see memSource.rotations)
+	PretrainRot    int     // 4 or 8: pre-train on digit × orientation classes (see memSource.rotations); 0 = digits only
 	TestImages     int     // 0 = the whole 5-9 test split
 	Head           []int
 	HeadDropout    float64 // dropout after each hidden head layer (transfer and scratch)
@@ -384,9 +384,13 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 		p.PretrainImages, p.PretrainEpochs, p.PretrainLR, decayText(p.PretrainDecay), p.PretrainShift)
 	classes := pretrainClasses(p.PretrainRot)
 	if p.PretrainRot > 1 {
-		fmt.Fprintf(stdout, "         Task: %d classes, digit × orientation: each image is turned by a random multiple of %d° and labelled with\n"+
-			"         both (\"3@90\"). Five classes alone let the top block collapse onto those digits; the richer task keeps its\n"+
-			"         features general (a frozen-base head on digits 5-9: ~0.83 instead of ~0.60-0.75).\n", len(classes), 360/p.PretrainRot)
+		how := "turned by a random number of quarter turns"
+		if p.PretrainRot == 8 {
+			how = "turned by a random number of quarter turns and mirrored or not"
+		}
+		fmt.Fprintf(stdout, "         Task: %d classes, digit × orientation: each image is %s and labelled\n"+
+			"         with both (\"3@90\"). Five classes alone let the top block collapse onto those digits; the richer task\n"+
+			"         keeps its features more general.\n", len(classes), how)
 	}
 	pre, err := loadDigits(mnistDir, "train", 0, 4, 0, p.PretrainImages)
 	if err != nil {
@@ -429,7 +433,7 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 }
 
 // pretrainClasses names the pre-training classes: the digits 0-4, or with
-// rot > 1 orientations each digit turned by k·360°/rot ("3@90").
+// rot 4 or 8 each digit in each orientation ("3@90", mirrored "3@90m").
 func pretrainClasses(rot int) []string {
 	if rot <= 1 {
 		return digitNames(0, 4)
@@ -437,7 +441,11 @@ func pretrainClasses(rot int) []string {
 	var s []string
 	for d := 0; d <= 4; d++ {
 		for r := 0; r < rot; r++ {
-			s = append(s, fmt.Sprintf("%d@%d", d, r*360/rot))
+			name := fmt.Sprintf("%d@%d", d, r%4*90)
+			if r >= 4 {
+				name += "m"
+			}
+			s = append(s, name)
 		}
 	}
 	return s

@@ -31,11 +31,11 @@ type memSource struct {
 	// up to ±shift pixels in x and y (zero fill), drawn from
 	// mix(seed, epoch, sample): images (N, H, W, C) only.
 	shift int
-	// rotations > 1 turns each image by a random multiple of 360°/rotations
-	// (0°, 90°, 180°, 270° for 4; square images only), drawn from
-	// mix(seed, epoch, sample) like shift, and relabels it
-	// label·rotations + r: the rotation-expanded pre-training task of the
-	// MNIST demo (5 digits × 4 orientations = 20 classes).
+	// rotations 4 turns each image by a random number r of quarter turns
+	// (square images only), 8 also mirrors it left-right when r ≥ 4 (the
+	// eight symmetries of the square), drawn from mix(seed, epoch, sample)
+	// like shift, and relabels it label·rotations + r: the digit ×
+	// orientation pre-training task of the MNIST demo. 0 = off.
 	rotations int
 	// epochOrder, when set, gives the sample order of an epoch instead of
 	// the seeded permutation (used to follow a dataset.Directory's order so
@@ -91,7 +91,10 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 			if m.rotations > 1 {
 				rng := tensor.NewRNG(mix(m.seed, 0x726f74 /* "rot" */, uint64(epoch), uint64(s)))
 				r := rng.IntN(m.rotations)
-				rotate90(dst, m.x.Shape[1], m.x.Shape[3], r)
+				if r >= 4 {
+					mirror(dst, m.x.Shape[1], m.x.Shape[3])
+				}
+				rotate90(dst, m.x.Shape[1], m.x.Shape[3], r%4)
 				labels[i] = m.labels[s]*m.rotations + r
 			}
 		}
@@ -148,6 +151,18 @@ func rotate90(img []float32, n, c, quarters int) {
 				sy, sx = sx, n-1-sy
 			}
 			copy(img[(y*n+x)*c:(y*n+x+1)*c], src[(sy*n+sx)*c:(sy*n+sx+1)*c])
+		}
+	}
+}
+
+// mirror flips the image img (h, w, c) left-right in place, for h == w == n.
+func mirror(img []float32, n, c int) {
+	for y := 0; y < n; y++ {
+		row := img[y*n*c : (y+1)*n*c]
+		for a, b := 0, n-1; a < b; a, b = a+1, b-1 {
+			for k := 0; k < c; k++ {
+				row[a*c+k], row[b*c+k] = row[b*c+k], row[a*c+k]
+			}
 		}
 	}
 }

@@ -90,3 +90,13 @@ func TestMemSourceRotations(t *testing.T) {
 		t.Errorf("only rotations %v drawn over %d samples", seen, n)
 	}
 }
+
+// TestMirror checks the left-right flip on a 3x3 image with two channels.
+func TestMirror(t *testing.T) {
+	got := []float32{1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8, -8, 9, -9}
+	mirror(got, 3, 2)
+	want := []float32{3, -3, 2, -2, 1, -1, 6, -6, 5, -5, 4, -4, 9, -9, 8, -8, 7, -7}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
