@@ -57,6 +57,10 @@ type Conv2D struct {
 	kg         kernelGradJob
 	gradShares []gradShare // per-core patch-row sources of the transposed kernelGrad
 	fwd        patches     // im2col description of the current Forward
+	stk        stacked     // thin-input patch layout (conv_stacked.go)
+	wp         []float32   // kernel rows permuted to the stacked (j, i, c) order
+	wtp        []float32   // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
+	gather     thinGather  // the running thin dx gather
 	fwdRows    kernels.RowSource
 	shape      tensor.Shape // storage for xShape
 
@@ -167,6 +171,13 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		// 1x1, stride 1, unpadded: A is x itself, (N·H·W, cin); no patch gathering.
 		kernels.Sgemm(false, false, M, c.cout, K, 1, x.Data, K, w, c.cout, 0, y.Data, c.cout)
 		biasReLU(y.Data, bias, c.cout, c.opt.ReLU)
+	} else if c.stackedPays(gw) {
+		// Thin input (short K): patch rows made contiguous in a stacked copy
+		// of x and read in place by the micro-kernel (see conv_stacked.go).
+		s := c.stackInput(x.Data, N, H, W, gh, gw)
+		c.wp = ensure(c.wp, K*c.cout)
+		permuteKernel(c.wp, w, c.kh, c.kw, c.cin, c.cout, true)
+		kernels.SgemmSegmentsBiasReLU(M, c.cout, K, s, c.wp, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
 	} else {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.
@@ -361,6 +372,11 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		kernels.Sgemm(true, false, K, cout, M, 1, c.x.Data, K, dz, cout, 0, dw, cout)
 		return
 	}
+	if c.stackedPays(gw) {
+		c.stackInput(c.x.Data, N, H, W, gh, gw)
+		c.stackedKernelGrad(dz, dw, M)
+		return
+	}
 	src := c.patchesOf(c.x.Data, H, W, gh, gw)
 	if M >= 4*K && K >= transposedGradMinK {
 		// Many pixels per patch column (early VGG blocks): dKernelᵀ = dzᵀ·A,
@@ -460,6 +476,10 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 	// General stride: dPatches = dz·Wᵀ per tile, then col2im (which accumulates).
 	if !zeroed {
 		dx.Zero()
+	}
+	if c.thinGradPays(gh, gw) { // the same, gathered by rows of dx
+		c.thinInputGradient(dz, dx.Data, N, H, W, gh, gw)
+		return dx
 	}
 	src := c.patchesOf(nil, H, W, gh, gw)
 	T := tileRows(M, K)

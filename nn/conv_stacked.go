@@ -1,0 +1,332 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gotransfer/gotransfer/kernels"
+)
+
+// Thin inputs: convolutions whose patch rows are short (K = kh·kw·cin ≤
+// stackedMaxK, e.g. VGG's first layer on RGB, K = 3·3·3 = 27). Packing the
+// patch matrix row by row then costs more than the GEMM (per row: a few
+// divisions and kh copies of kw·cin floats, for only K·cout multiply-adds),
+// and kw·cin is far too short for kernels.Segments views of the input
+// itself (one micro-kernel call per kernel row, k = 9). Instead the input
+// is re-laid out once per call so that every patch row is contiguous:
+//
+//	xs[n, oh, q, i·C + c] = x[n, oh·sh − pt + i·dh, q − pl, c]   (0 outside the image)
+//
+// of shape (N·OH, WP, kh·C) with WP = (OW−1)·sw + kw: the kh input rows
+// seen by output row oh are stacked channel-wise, padding included. For
+// dw = 1, patch row (n, oh, ow) in (j, i, c) order is then the kw·kh·C
+// floats at xs[n, oh, ow·sw, 0], and the patches of one output row are a
+// strided, overlapping view of xs (sw·kh·C floats apart): the forward GEMM
+// reads its A micro-panels in place, one k = K micro-kernel call per tile,
+// as plain SGEMM on a materialised im2col matrix would, with kh·(WP/W)
+// times the input as extra memory instead of K/C times. The kernel rows are
+// permuted to the (j, i, c) order:
+//
+//	wp[(j·kh + i)·C + c, m] = kernel[i, j, c, m].
+//
+// stacked is a kernels.Segments of one segment (the whole row).
+type stacked struct {
+	xs            []float32 // (N·OH, WP, kh·C)
+	x             []float32 // the input being stacked (only during fill)
+	H, W, C       int
+	OH, OW, WP    int
+	kh, kw        int
+	sh, sw, dh    int
+	pt, pl        int
+	wg            sync.WaitGroup
+	tiles         [][]float32 // per-core dKernel patch tiles (stackedKernelGrad)
+	dz, part      []float32   // the running stackedKernelGrad call: dz and per-core partial dKernel
+	cout, r0, end int
+}
+
+// stackedMaxK is the largest K = kh·kw·cin for which undilated-column
+// convolutions take the stacked path (a variable so that tests can turn it
+// off). Measured on 224x224 3->64 (K = 27), forward and backward: see Forward.
+var stackedMaxK = 64
+
+// stackedPays reports whether the convolution takes the stacked path.
+func (c *Conv2D) stackedPays(gw axisGeom) bool {
+	return gw.dilation == 1 && c.kh*c.kw*c.cin <= stackedMaxK
+}
+
+// stackInput lays x (N, H, W, cin) out as c.stk.xs for geometry gh, gw and
+// returns c.stk. The rows are filled in parallel.
+func (c *Conv2D) stackInput(x []float32, N, H, W int, gh, gw axisGeom) *stacked {
+	s := &c.stk
+	s.x, s.H, s.W, s.C = x, H, W, c.cin
+	s.OH, s.OW, s.WP = gh.out, gw.out, (gw.out-1)*gw.stride+c.kw
+	s.kh, s.kw = c.kh, c.kw
+	s.sh, s.sw, s.dh = gh.stride, gw.stride, gh.dilation
+	s.pt, s.pl = gh.padBegin, gw.padBegin
+	rows := N * s.OH
+	s.xs = ensure(s.xs, rows*s.WP*s.kh*s.C)
+	if len(s.xs) < 1<<15 {
+		s.runRange(0, 0, rows) // small: not worth waking the other cores
+	} else {
+		parallelRange(rows, stackFill{s}, &s.wg)
+	}
+	s.x = nil
+	return s
+}
+
+// stackFill is the rangeBody that fills rows of xs.
+type stackFill struct{ s *stacked }
+
+func (f stackFill) runRange(worker, lo, hi int) { f.s.runRange(worker, lo, hi) }
+
+// runRange fills rows [lo, hi) of xs, row q = n·OH + oh.
+func (s *stacked) runRange(_, lo, hi int) {
+	C, khC := s.C, s.kh*s.C
+	for q := lo; q < hi; q++ {
+		n, oh := q/s.OH, q%s.OH
+		row := s.xs[q*s.WP*khC : (q+1)*s.WP*khC]
+		// Columns q' with iw = q' − pl inside the image: [qa, qb).
+		qa, qb := min(s.pl, s.WP), min(s.WP, s.W+s.pl)
+		for i := range s.kh {
+			ih := oh*s.sh - s.pt + i*s.dh
+			if ih < 0 || ih >= s.H {
+				for p := range s.WP {
+					clear(row[p*khC+i*C : p*khC+i*C+C])
+				}
+				continue
+			}
+			for p := 0; p < qa; p++ {
+				clear(row[p*khC+i*C : p*khC+i*C+C])
+			}
+			for p := qb; p < s.WP; p++ {
+				clear(row[p*khC+i*C : p*khC+i*C+C])
+			}
+			src := s.x[((n*s.H+ih)*s.W+qa-s.pl)*C : ((n*s.H+ih)*s.W+qb-s.pl)*C]
+			dst := row[qa*khC+i*C:]
+			if C == 3 { // RGB: fixed-size moves instead of a copy call per pixel
+				for p := 0; p < qb-qa; p++ {
+					*(*[3]float32)(dst[p*khC:]) = *(*[3]float32)(src[p*3:])
+				}
+				continue
+			}
+			for p := 0; p < qb-qa; p++ {
+				copy(dst[p*khC:p*khC+C], src[p*C:p*C+C])
+			}
+		}
+	}
+}
+
+// offset returns where patch row r = (n·OH + oh)·OW + ow starts in xs.
+func (s *stacked) offset(r int) int {
+	q, ow := r/s.OW, r%s.OW
+	return (q*s.WP + ow*s.sw) * s.kh * s.C
+}
+
+// Rows writes patch row r, columns [p0, p0+kc) in (j, i, c) order (kernels.Segments).
+func (s *stacked) Rows(dst []float32, r, p0, kc int) {
+	o := s.offset(r) + p0
+	copy(dst[:kc], s.xs[o:o+kc])
+}
+
+// SegmentWidth is K: the whole patch row is one segment.
+func (s *stacked) SegmentWidth() int { return s.kh * s.kw * s.C }
+
+// Segment returns patch rows [r0, r0+n) as a view of xs when they lie on
+// one output row, else asks for them to be packed.
+func (s *stacked) Segment(r0, n, _ int) ([]float32, int, int, kernels.SegmentKind) {
+	if r0%s.OW+n > s.OW {
+		return nil, 0, 0, kernels.SegmentPack
+	}
+	return s.xs, s.offset(r0), s.sw * s.kh * s.C, kernels.SegmentView
+}
+
+// permuteKernel writes w (rows in (i, j, c) order, cout wide) into wp with
+// rows in (j, i, c) order, or back when toStacked is false.
+func permuteKernel(wp, w []float32, kh, kw, cin, cout int, toStacked bool) {
+	for i := range kh {
+		for j := range kw {
+			a := (i*kw + j) * cin * cout
+			b := (j*kh + i) * cin * cout
+			if toStacked {
+				copy(wp[b:b+cin*cout], w[a:a+cin*cout])
+			} else {
+				copy(wp[a:a+cin*cout], w[b:b+cin*cout])
+			}
+		}
+	}
+}
+
+// stackedKernelTile is the number of patch rows per core in one dKernel
+// GEMM: a 27-wide tile of 2048 rows is 216 KiB (L2), its dz rows 512 KiB
+// for cout = 64.
+const stackedKernelTile = 2048
+
+// stackedKernelGrad sets dKernel = Aᵀ·dz, (K × M)·(M × cout), with the
+// patch rows taken from c.stk (already stacked from x): the pixels are
+// split across the cores, each copying its patch rows, tile by tile, into
+// an L2-sized K-wide tile (contiguous copies, no index arithmetic per tap)
+// and accumulating tileᵀ·dz into its own partial dKernel (rows in (j, i, c)
+// order), which are then summed in core order and permuted back.
+func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
+	s := &c.stk
+	K, cout := c.kh*c.kw*c.cin, c.cout
+	parts := min(runtime.GOMAXPROCS(0), M) // as parallelRange splits
+	if M < 8 {
+		parts = 1
+	}
+	c.dwT = ensure(c.dwT, parts*K*cout)
+	if len(s.tiles) < parts {
+		s.tiles = make([][]float32, parts)
+	}
+	s.dz, s.part, s.cout = dz, c.dwT, cout
+	parallelRange(M, stackedGrad{s}, &s.wg)
+	s.dz, s.part = nil, nil
+	// Sum the partials (in core order) into part 0, then permute into dw.
+	p0 := c.dwT[:K*cout]
+	for q := 1; q < parts; q++ {
+		kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], p0)
+	}
+	permuteKernel(dw, p0, c.kh, c.kw, c.cin, cout, false)
+}
+
+// stackedGrad is the rangeBody of stackedKernelGrad.
+type stackedGrad struct{ s *stacked }
+
+func (g stackedGrad) runRange(worker, lo, hi int) {
+	s := g.s
+	K, cout, step := s.kh*s.kw*s.C, s.cout, s.sw*s.kh*s.C
+	T := min(stackedKernelTile, hi-lo)
+	s.tiles[worker] = ensure(s.tiles[worker], T*K)
+	tile := s.tiles[worker]
+	part := s.part[worker*K*cout : (worker+1)*K*cout]
+	for r0 := lo; r0 < hi; r0 += T {
+		tr := min(T, hi-r0)
+		// Walk (row q, ow) incrementally: patch rows of one output row are
+		// step floats apart in xs.
+		o := s.offset(r0)
+		ow := r0 % s.OW
+		for t := range tr {
+			copy(tile[t*K:t*K+K], s.xs[o:o+K])
+			if ow++; ow == s.OW {
+				ow, o = 0, o+(s.WP-(s.OW-1)*s.sw)*s.kh*s.C
+			} else {
+				o += step
+			}
+		}
+		beta := float32(1)
+		if r0 == lo {
+			beta = 0
+		}
+		kernels.SgemmSerial(true, false, K, cout, tr, 1, tile[:tr*K], K, s.dz[r0*cout:(r0+tr)*cout], cout, beta, part, cout)
+	}
+}
+
+// thinGradPays reports whether dx takes thinInputGradient: stride 1 and a
+// short K (there the transposed implicit GEMM would have only n = cin
+// columns, a few lanes of a micro-tile).
+func (c *Conv2D) thinGradPays(gh, gw axisGeom) bool {
+	return gh.stride == 1 && gw.stride == 1 && c.kh*c.kw*c.cin <= stackedMaxK
+}
+
+// thinInputGradient sets dx (N, H, W, cin), zeroed by the caller, for a
+// stride-1 convolution with a short K. The patch gradients
+//
+//	dP = dz · kernelᵀ        (M × K), computed Kp = roundUp(K, 32) wide
+//
+// come from a plain GEMM whose B, kernelᵀ, is zero-padded to Kp columns, so
+// that every micro-tile is full (K = 27 alone would make each one an edge
+// tile merged through scratch), over tiles of whole output rows. Each tile
+// is then gathered into dx:
+//
+//	dx[n, ih, iw, c] += dP[(n, oh, ow), (i·kw + j)·C + c],   oh = ih + pt − i·dh, ow = iw + pl − j·dw
+//
+// split over the cores by rows of dx, so no two cores write one pixel
+// (col2im's scatter can only be split by channels: 3 for RGB).
+func (c *Conv2D) thinInputGradient(dz, dx []float32, N, H, W int, gh, gw axisGeom) {
+	K, cout := c.kh*c.kw*c.cin, c.cout
+	Kp := (K + 31) / 32 * 32
+	w := c.Kernel.Value.Data
+	c.wtp = ensure(c.wtp, cout*Kp)
+	for m := range cout {
+		row := c.wtp[m*Kp : (m+1)*Kp]
+		for p := range K {
+			row[p] = w[p*cout+m]
+		}
+		clear(row[K:])
+	}
+	OH, OW := gh.out, gw.out
+	rowsPerTile := max(1, (1<<20)/(Kp*OW)) // ~4 MB of dP
+	c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+	g := &c.gather
+	*g = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
+		dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
+	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
+		R1 := min(R0+rowsPerTile, N*OH)
+		tr := (R1 - R0) * OW
+		tile := c.tile[:tr*Kp]
+		kernels.Sgemm(false, false, tr, Kp, cout, 1, dz[R0*OW*cout:R1*OW*cout], cout, c.wtp, Kp, 0, tile, Kp)
+		// dx rows reached by output rows [R0, R1): from the first one's
+		// top tap to the last one's bottom tap.
+		n0, oh0 := R0/OH, R0%OH
+		n1, oh1 := (R1-1)/OH, (R1-1)%OH
+		Q0 := n0*H + min(max(oh0-g.pt, 0), H)
+		Q1 := n1*H + min(max(oh1-g.pt+(g.kh-1)*g.dh+1, 0), H)
+		g.tile, g.R0, g.R1, g.Q0 = tile, R0, R1, Q0
+		if Q1 > Q0 {
+			parallelRange(Q1-Q0, g, &g.wg)
+		}
+	}
+	g.dx, g.tile = nil, nil
+}
+
+// thinGather is one thinInputGradient tile being gathered into dx.
+type thinGather struct {
+	dx, tile        []float32 // tile: dP of output rows [R0, R1), Kp wide
+	R0, R1, Q0      int       // output rows of the tile; first dx row (n·H + ih) of the range
+	H, W, C, OH, OW int
+	Kp, kh, kw      int
+	dh, dw, pt, pl  int
+	wg              sync.WaitGroup
+}
+
+// runRange adds the tile's taps into dx rows Q0+lo … Q0+hi−1.
+func (g *thinGather) runRange(_, lo, hi int) {
+	C, Kp := g.C, g.Kp
+	for Q := g.Q0 + lo; Q < g.Q0+hi; Q++ {
+		n, ih := Q/g.H, Q%g.H
+		dst := g.dx[Q*g.W*C : (Q+1)*g.W*C]
+		for i := range g.kh {
+			oh := ih + g.pt - i*g.dh
+			R := n*g.OH + oh
+			if oh < 0 || oh >= g.OH || R < g.R0 || R >= g.R1 {
+				continue
+			}
+			tb := g.tile[(R-g.R0)*g.OW*Kp : (R-g.R0+1)*g.OW*Kp]
+			for j := range g.kw {
+				// iw with ow = iw + pl − j·dw in [0, OW): [lo, hi) ∩ [0, W).
+				shift := j*g.dw - g.pl
+				a, b := max(0, shift), min(g.W, g.OW+shift)
+				if a >= b {
+					continue
+				}
+				src := tb[(a-shift)*Kp+(i*g.kw+j)*C:]
+				d := dst[a*C : b*C]
+				if C == 3 {
+					for p := 0; p < b-a; p++ {
+						dd, ss := (*[3]float32)(d[p*3:]), (*[3]float32)(src[p*Kp:])
+						dd[0] += ss[0]
+						dd[1] += ss[1]
+						dd[2] += ss[2]
+					}
+					continue
+				}
+				for p := 0; p < b-a; p++ {
+					dd, ss := d[p*C:p*C+C], src[p*Kp:p*Kp+C]
+					for k := range dd {
+						dd[k] += ss[k]
+					}
+				}
+			}
+		}
+	}
+}
