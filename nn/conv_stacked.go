@@ -302,8 +302,12 @@ func (g *thinGather) runRange(_, lo, hi int) {
 				continue
 			}
 			tb := g.tile[(R-g.R0)*g.OW*Kp : (R-g.R0+1)*g.OW*Kp]
+			if C == 3 {
+				g.addRow3(dst, tb, i)
+				continue
+			}
 			for j := range g.kw {
-				// iw with ow = iw + pl − j·dw in [0, OW): [lo, hi) ∩ [0, W).
+				// iw with ow = iw + pl − j·dw in [0, OW): [shift, OW+shift) ∩ [0, W).
 				shift := j*g.dw - g.pl
 				a, b := max(0, shift), min(g.W, g.OW+shift)
 				if a >= b {
@@ -311,15 +315,6 @@ func (g *thinGather) runRange(_, lo, hi int) {
 				}
 				src := tb[(a-shift)*Kp+(i*g.kw+j)*C:]
 				d := dst[a*C : b*C]
-				if C == 3 {
-					for p := 0; p < b-a; p++ {
-						dd, ss := (*[3]float32)(d[p*3:]), (*[3]float32)(src[p*Kp:])
-						dd[0] += ss[0]
-						dd[1] += ss[1]
-						dd[2] += ss[2]
-					}
-					continue
-				}
 				for p := 0; p < b-a; p++ {
 					dd, ss := d[p*C:p*C+C], src[p*Kp:p*Kp+C]
 					for k := range dd {
@@ -328,5 +323,36 @@ func (g *thinGather) runRange(_, lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// addRow3 adds the taps of kernel row i from tb (the dP of one output row)
+// into the dx row dst for C = 3 (RGB), summing each pixel's kw taps in
+// registers; pixels whose taps all lie inside the output row take a loop
+// without checks.
+func (g *thinGather) addRow3(dst, tb []float32, i int) {
+	Kp, kw, dw, pl, OW := g.Kp, g.kw, g.dw, g.pl, g.OW
+	a, b := max(0, (kw-1)*dw-pl), min(g.W, OW-pl) // interior: every ow = iw + pl − j·dw in [0, OW)
+	for iw := 0; iw < g.W; iw++ {
+		var s0, s1, s2 float32
+		if iw >= a && iw < b {
+			o := (iw+pl)*Kp + i*kw*3 // tap j at o + j·(3 − dw·Kp)
+			for range kw {
+				t := (*[3]float32)(tb[o : o+3])
+				s0, s1, s2 = s0+t[0], s1+t[1], s2+t[2]
+				o += 3 - dw*Kp
+			}
+		} else {
+			for j := range kw {
+				ow := iw + pl - j*dw
+				if ow < 0 || ow >= OW {
+					continue
+				}
+				t := (*[3]float32)(tb[ow*Kp+(i*kw+j)*3:])
+				s0, s1, s2 = s0+t[0], s1+t[1], s2+t[2]
+			}
+		}
+		d := (*[3]float32)(dst[iw*3 : iw*3+3])
+		d[0], d[1], d[2] = d[0]+s0, d[1]+s1, d[2]+s2
 	}
 }
