@@ -36,8 +36,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 				// each sub-benchmark runs on its own goroutine: lock it here
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				const panels = 16
-				ldc := microLDC
+				const panels, ldc = 16, 2112
 				a := alignedFloats(lv.mr * kc)
 				bp := alignedFloats(kc * lv.nr * panels)
 				c := alignedFloats(lv.mr * ldc)
@@ -80,5 +79,3 @@ func BenchmarkMicroKernel(b *testing.B) {
 		}
 	}
 }
-
-var microLDC = 2112
