@@ -61,6 +61,7 @@ type Conv2D struct {
 	wp         []float32   // kernel rows permuted to the stacked (j, i, c) order
 	wtp        []float32   // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
 	gather     thinGather  // the running thin dx gather
+	fused      thinFused   // the running thinBackward tile
 	fwdRows    kernels.RowSource
 	shape      tensor.Shape // storage for xShape
 
@@ -245,6 +246,13 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	wantW := c.trainable
 	if !wantW && !c.inputGrad {
 		return nil
+	}
+	if c.stackedPays(gw) && c.thinGradPays(gh, gw) {
+		var db []float32
+		if wantW && c.Bias != nil {
+			db = gradFor(c.Bias).Data
+		}
+		return c.thinBackward(dy.Data, db, wantW, N, H, W, gh, gw)
 	}
 	dz := dy.Data
 	if c.opt.ReLU {

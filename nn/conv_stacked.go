@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gotransfer/gotransfer/kernels"
+	"github.com/gotransfer/gotransfer/tensor"
 )
 
 // Thin inputs: convolutions whose patch rows are short (K = kh·kw·cin ≤
@@ -189,30 +190,35 @@ func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
 	permuteKernel(dw, p0, c.kh, c.kw, c.cin, cout, false)
 }
 
+// copyRows copies patch rows [r0, r0+n) into tile (n × K), walking
+// (output row, ow) incrementally: the patch rows of one output row are
+// sw·kh·C floats apart in xs.
+func (s *stacked) copyRows(tile []float32, r0, n int) {
+	K, step := s.kh*s.kw*s.C, s.sw*s.kh*s.C
+	o, ow := s.offset(r0), r0%s.OW
+	for t := range n {
+		copy(tile[t*K:t*K+K], s.xs[o:o+K])
+		if ow++; ow == s.OW {
+			ow, o = 0, o+(s.WP-(s.OW-1)*s.sw)*s.kh*s.C
+		} else {
+			o += step
+		}
+	}
+}
+
 // stackedGrad is the rangeBody of stackedKernelGrad.
 type stackedGrad struct{ s *stacked }
 
 func (g stackedGrad) runRange(worker, lo, hi int) {
 	s := g.s
-	K, cout, step := s.kh*s.kw*s.C, s.cout, s.sw*s.kh*s.C
+	K, cout := s.kh*s.kw*s.C, s.cout
 	T := min(stackedKernelTile, hi-lo)
 	s.tiles[worker] = ensure(s.tiles[worker], T*K)
 	tile := s.tiles[worker]
 	part := s.part[worker*K*cout : (worker+1)*K*cout]
 	for r0 := lo; r0 < hi; r0 += T {
 		tr := min(T, hi-r0)
-		// Walk (row q, ow) incrementally: patch rows of one output row are
-		// step floats apart in xs.
-		o := s.offset(r0)
-		ow := r0 % s.OW
-		for t := range tr {
-			copy(tile[t*K:t*K+K], s.xs[o:o+K])
-			if ow++; ow == s.OW {
-				ow, o = 0, o+(s.WP-(s.OW-1)*s.sw)*s.kh*s.C
-			} else {
-				o += step
-			}
-		}
+		s.copyRows(tile, r0, tr)
 		beta := float32(1)
 		if r0 == lo {
 			beta = 0
@@ -354,5 +360,144 @@ func (g *thinGather) addRow3(dst, tb []float32, i int) {
 		}
 		d := (*[3]float32)(dst[iw*3 : iw*3+3])
 		d[0], d[1], d[2] = d[0]+s0, d[1]+s1, d[2]+s2
+	}
+}
+
+// thinBackward is Backward for a convolution on both thin paths (stacked
+// patches, stride 1): one pass over the pixels, split across the cores in
+// chunks of stackedKernelTile pixels that stay in L2, does everything that
+// reads dz:
+//
+//	dz chunk = dy ⊙ [y > 0]  (ReLU fused; else dy itself), dBias partial += Σ_rows dz
+//	dKernel partial += tileᵀ · dz chunk            (tile: the chunk's stacked patch rows)
+//	dP rows          = dz chunk · kernelᵀ            (Kp wide, as thinInputGradient)
+//
+// so dz is never written to memory nor read back from it by the two GEMMs.
+// The pixels go in tiles of whole output rows whose dP (~4 MB) is then
+// gathered into dx as in thinInputGradient. Per-core partial sums are
+// added in core order, so results do not depend on timing.
+func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
+	s := &c.stk
+	K, cout := c.kh*c.kw*c.cin, c.cout
+	Kp := (K + 31) / 32 * 32
+	OH, OW := gh.out, gw.out
+	workers := runtime.GOMAXPROCS(0)
+	f := &c.fused
+	*f = thinFused{c: c, dy: dy, db: db, wantW: wantW, Kp: Kp}
+	if len(f.dzc) < workers {
+		f.dzc = make([][]float32, workers)
+	}
+	if len(s.tiles) < workers {
+		s.tiles = make([][]float32, workers)
+	}
+	c.dbPart = ensure(c.dbPart, workers*cout)
+	clear(c.dbPart)
+	if wantW {
+		c.stackInput(c.x.Data, N, H, W, gh, gw)
+		c.dwT = ensure(c.dwT, workers*K*cout)
+		clear(c.dwT)
+	}
+	var dxT *tensor.Tensor
+	g := &c.gather
+	rowsPerTile := N * OH
+	if c.inputGrad {
+		t, zeroed := c.gradInput(c.xShape)
+		if !zeroed {
+			t.Zero()
+		}
+		dxT = t
+		w := c.Kernel.Value.Data
+		c.wtp = ensure(c.wtp, cout*Kp)
+		for m := range cout {
+			row := c.wtp[m*Kp : (m+1)*Kp]
+			for p := range K {
+				row[p] = w[p*cout+m]
+			}
+			clear(row[K:])
+		}
+		rowsPerTile = max(1, (1<<20)/(Kp*OW))
+		c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+		*g = thinGather{dx: t.Data, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
+			dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
+	}
+	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
+		R1 := min(R0+rowsPerTile, N*OH)
+		f.r0 = R0 * OW
+		if c.inputGrad {
+			f.dP = c.tile[:(R1-R0)*OW*Kp]
+		}
+		parallelRange((R1-R0)*OW, f, &f.wg)
+		if !c.inputGrad {
+			continue
+		}
+		n0, oh0 := R0/OH, R0%OH
+		n1, oh1 := (R1-1)/OH, (R1-1)%OH
+		Q0 := n0*H + min(max(oh0-g.pt, 0), H)
+		Q1 := n1*H + min(max(oh1-g.pt+(g.kh-1)*g.dh+1, 0), H)
+		g.tile, g.R0, g.R1, g.Q0 = f.dP, R0, R1, Q0
+		if Q1 > Q0 {
+			parallelRange(Q1-Q0, g, &g.wg)
+		}
+	}
+	g.dx, g.tile = nil, nil
+	f.c, f.dy, f.db, f.dP = nil, nil, nil, nil
+	if db != nil {
+		copy(db, c.dbPart[:cout])
+		for q := 1; q < workers; q++ {
+			kernels.Axpy(1, c.dbPart[q*cout:(q+1)*cout], db)
+		}
+	}
+	if wantW {
+		p0 := c.dwT[:K*cout]
+		for q := 1; q < workers; q++ {
+			kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], p0)
+		}
+		permuteKernel(gradFor(c.Kernel).Data, p0, c.kh, c.kw, c.cin, cout, false)
+	}
+	return dxT
+}
+
+// thinFused is one tile of a thinBackward call, shared by the cores.
+type thinFused struct {
+	c      *Conv2D
+	dy, db []float32
+	dP     []float32   // the tile's patch gradients, Kp wide (nil without dx)
+	dzc    [][]float32 // per-core dz chunk
+	r0     int         // first pixel of the tile
+	Kp     int
+	wantW  bool
+	wg     sync.WaitGroup
+}
+
+// runRange processes pixels r0+lo … r0+hi−1 in L2-sized chunks.
+func (f *thinFused) runRange(worker, lo, hi int) {
+	c, s := f.c, &f.c.stk
+	K, cout, Kp := c.kh*c.kw*c.cin, c.cout, f.Kp
+	T := min(stackedKernelTile, hi-lo)
+	for a := lo; a < hi; a += T {
+		tr := min(T, hi-a)
+		r := f.r0 + a // global pixel index
+		dz := f.dy[r*cout : (r+tr)*cout]
+		if c.opt.ReLU {
+			f.dzc[worker] = ensure(f.dzc[worker], T*cout)
+			buf := f.dzc[worker][:tr*cout]
+			kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
+			dz = buf
+		}
+		if f.db != nil {
+			part := c.dbPart[worker*cout : (worker+1)*cout]
+			for i := range tr {
+				kernels.Axpy(1, dz[i*cout:(i+1)*cout], part)
+			}
+		}
+		if f.wantW {
+			s.tiles[worker] = ensure(s.tiles[worker], T*K)
+			tile := s.tiles[worker][:tr*K]
+			s.copyRows(tile, r, tr)
+			kernels.SgemmSerial(true, false, K, cout, tr, 1, tile, K, dz, cout, 1, c.dwT[worker*K*cout:(worker+1)*K*cout], cout)
+		}
+		if f.dP != nil {
+			kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, f.dP[a*Kp:(a+tr)*Kp], Kp)
+		}
 	}
 }
