@@ -190,14 +190,14 @@ func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
 	permuteKernel(dw, p0, c.kh, c.kw, c.cin, cout, false)
 }
 
-// copyRows copies patch rows [r0, r0+n) into tile (n × K), walking
+// copyRows copies patch rows [r0, r0+n) into tile (n × K, row stride ld), walking
 // (output row, ow) incrementally: the patch rows of one output row are
 // sw·kh·C floats apart in xs.
-func (s *stacked) copyRows(tile []float32, r0, n int) {
+func (s *stacked) copyRows(tile []float32, ld, r0, n int) {
 	K, step := s.kh*s.kw*s.C, s.sw*s.kh*s.C
 	o, ow := s.offset(r0), r0%s.OW
 	for t := range n {
-		copy(tile[t*K:t*K+K], s.xs[o:o+K])
+		copy(tile[t*ld:t*ld+K], s.xs[o:o+K])
 		if ow++; ow == s.OW {
 			ow, o = 0, o+(s.WP-(s.OW-1)*s.sw)*s.kh*s.C
 		} else {
@@ -218,7 +218,7 @@ func (g stackedGrad) runRange(worker, lo, hi int) {
 	part := s.part[worker*K*cout : (worker+1)*K*cout]
 	for r0 := lo; r0 < hi; r0 += T {
 		tr := min(T, hi-r0)
-		s.copyRows(tile, r0, tr)
+		s.copyRows(tile, K, r0, tr)
 		beta := float32(1)
 		if r0 == lo {
 			beta = 0
@@ -368,11 +368,14 @@ func (g *thinGather) addRow3(dst, tb []float32, i int) {
 // chunks of stackedKernelTile pixels that stay in L2, does everything that
 // reads dz:
 //
-//	dz chunk = dy ⊙ [y > 0]  (ReLU fused; else dy itself), dBias partial += Σ_rows dz
-//	dKernel partial += tileᵀ · dz chunk            (tile: the chunk's stacked patch rows)
+//	dz chunk = dy ⊙ [y > 0]  (ReLU fused; else dy itself)
+//	[dKernel; dBias] partial += tileᵀ · dz chunk   (tile: the chunk's stacked patch rows, then a 1)
 //	dP rows          = dz chunk · kernelᵀ            (Kp wide, as thinInputGradient)
 //
 // so dz is never written to memory nor read back from it by the two GEMMs.
+// The column of ones appended to the patch rows makes row K of the first
+// GEMM's result Σ_rows dz = dBias, and (for K = 27) fills the second MR row
+// panel of its 28 rows (no edge tile) instead of a separate sweep of Axpys.
 // The pixels go in tiles of whole output rows whose dP (~4 MB) is then
 // gathered into dx as in thinInputGradient. Per-core partial sums are
 // added in core order, so results do not depend on timing.
@@ -390,11 +393,10 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 	if len(s.tiles) < workers {
 		s.tiles = make([][]float32, workers)
 	}
-	c.dbPart = ensure(c.dbPart, workers*cout)
-	clear(c.dbPart)
+	K1 := K + 1 // patch row and a 1 (dBias)
 	if wantW {
 		c.stackInput(c.x.Data, N, H, W, gh, gw)
-		c.dwT = ensure(c.dwT, workers*K*cout)
+		c.dwT = ensure(c.dwT, workers*K1*cout)
 		clear(c.dwT)
 	}
 	var dxT *tensor.Tensor
@@ -441,18 +443,15 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 	}
 	g.dx, g.tile = nil, nil
 	f.c, f.dy, f.db, f.dP = nil, nil, nil, nil
-	if db != nil {
-		copy(db, c.dbPart[:cout])
-		for q := 1; q < workers; q++ {
-			kernels.Axpy(1, c.dbPart[q*cout:(q+1)*cout], db)
-		}
-	}
 	if wantW {
-		p0 := c.dwT[:K*cout]
+		p0 := c.dwT[:K1*cout]
 		for q := 1; q < workers; q++ {
-			kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], p0)
+			kernels.Axpy(1, c.dwT[q*K1*cout:(q+1)*K1*cout], p0)
 		}
 		permuteKernel(gradFor(c.Kernel).Data, p0, c.kh, c.kw, c.cin, cout, false)
+		if db != nil { // db is only asked for with wantW
+			copy(db, p0[K*cout:])
+		}
 	}
 	return dxT
 }
@@ -484,17 +483,15 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
 			dz = buf
 		}
-		if f.db != nil {
-			part := c.dbPart[worker*cout : (worker+1)*cout]
-			for i := range tr {
-				kernels.Axpy(1, dz[i*cout:(i+1)*cout], part)
-			}
-		}
 		if f.wantW {
-			s.tiles[worker] = ensure(s.tiles[worker], T*K)
-			tile := s.tiles[worker][:tr*K]
-			s.copyRows(tile, r, tr)
-			kernels.SgemmSerial(true, false, K, cout, tr, 1, tile, K, dz, cout, 1, c.dwT[worker*K*cout:(worker+1)*K*cout], cout)
+			K1 := K + 1
+			s.tiles[worker] = ensure(s.tiles[worker], T*K1)
+			tile := s.tiles[worker][:tr*K1]
+			s.copyRows(tile, K1, r, tr)
+			for t := range tr {
+				tile[t*K1+K] = 1
+			}
+			kernels.SgemmSerial(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout)
 		}
 		if f.dP != nil {
 			kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, f.dP[a*Kp:(a+tr)*Kp], Kp)

@@ -215,14 +215,17 @@ func TestConv2DGradients(t *testing.T) {
 		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvWinograd},
 		{3, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, "same", [4]int{}, false, true, ConvDirect},
 		{1, 9, 7, 20, 18, 3, 3, 1, 1, 1, 1, "explicit", [4]int{1, 1, 1, 1}, false, false, ConvDirect},
+		// Thin input without bias: the fused stacked backward with no dBias (default path).
+		{2, 6, 7, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, true, true, ConvDirect},
 	}
 	// Every case runs with the default path choice (for these small shapes:
-	// col2im for dx, patches packed row by row) and with the transposed
-	// implicit GEMM for dx and in-place patch segments forced wherever they
-	// apply.
-	defaults := [4]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK}
-	set := func(v [4]int) {
-		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK = v[0], v[1], v[2], v[3]
+	// the stacked thin-input path when K ≤ stackedMaxK, else col2im for dx
+	// and patches packed row by row) and with the stacked path off and the
+	// transposed implicit GEMM for dx and in-place patch segments forced
+	// wherever they apply.
+	defaults := [5]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK}
+	set := func(v [5]int) {
+		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK = v[0], v[1], v[2], v[3], v[4]
 	}
 	defer set(defaults)
 	for run := range 2 * len(cases) {
@@ -230,7 +233,7 @@ func TestConv2DGradients(t *testing.T) {
 		set(defaults)
 		path := "default"
 		if run >= len(cases) {
-			set([4]int{})
+			set([5]int{})
 			path = "forced"
 		}
 		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
