@@ -79,3 +79,46 @@ func BenchmarkMicroKernel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSerialVsPeak times a whole single-threaded SGEMM (SgemmSerial,
+// row-major, lda = ldb = ldc = n, or padded by one cache line) alternating
+// with the FMA peak loop on the same locked thread, both in thread CPU time:
+// "%peak" is the full SGEMM's share of the peak at the clock the core ran
+// during the measurement, which tells the driver's losses (packing, cache
+// and TLB misses) from the micro-kernel's.
+func BenchmarkSerialVsPeak(b *testing.B) {
+	lv := active.Load()
+	if lv.name != "avx512" {
+		b.Skip("AVX-512 level only")
+	}
+	for _, sh := range []struct{ m, n, k, pad int }{
+		{2048, 2048, 2048, 0}, {2048, 2048, 2048, 16}, {196, 512, 4608, 0}, {1024, 1024, 1024, 0},
+	} {
+		b.Run(fmt.Sprintf("%dx%dx%d/pad%d", sh.m, sh.n, sh.k, sh.pad), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			lda, ldb, ldc := sh.k+sh.pad, sh.n+sh.pad, sh.n+sh.pad
+			a, bm, c := make([]float32, sh.m*lda), make([]float32, sh.k*ldb), make([]float32, sh.m*ldc)
+			for i := range a {
+				a[i] = float32(i%7) * 0.25
+			}
+			for i := range bm {
+				bm[i] = float32(i%5) * 0.5
+			}
+			flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+			SgemmSerial(false, false, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc)
+			peakIters := int(flops / 768)
+			var tk, tp time.Duration
+			for b.Loop() {
+				t0 := threadCPU()
+				SgemmSerial(false, false, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc)
+				t1 := threadCPU()
+				fmaPeakZmm(peakIters)
+				tk += t1 - t0
+				tp += threadCPU() - t1
+			}
+			b.ReportMetric(flops*float64(b.N)/tk.Seconds()/1e9, "GFLOP/cpu-s")
+			b.ReportMetric(100*tp.Seconds()/tk.Seconds(), "%peak")
+		})
+	}
+}
