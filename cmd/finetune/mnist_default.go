@@ -31,6 +31,7 @@ type demoPlan struct {
 	FineEpochs     int // transfer stage 2: fine-tune from FineFrom
 	FineFrom       string
 	FineLR         float64
+	FineWarmup     int     // steps of linear lr warm-up at the start of fine-tuning
 	FineBaseLR     float64 // > 0: the base's layers fine-tune at FineLR·FineBaseLR (the head at FineLR)
 	Batch          int     // batch for transfer and scratch
 	ScratchLR      float64
@@ -285,8 +286,8 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 		tr, nt := tmodel.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
 		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR, DecayFrom: decayFrom(epochs, p.DecayLast),
-			LayerLR: baseLayerLR(tmodel, p.FineBaseLR),
-			Train:   &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
+			LayerLR: baseLayerLR(tmodel, p.FineBaseLR), WarmupSteps: p.FineWarmup,
+			Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
 		if err := r.runStage(ctx, st2, nil); err != nil {
 			return err
 		}

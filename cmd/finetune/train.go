@@ -33,6 +33,10 @@ type stage struct {
 	// DecayFrom > 0: epochs from this global epoch on use LR/10 (a
 	// step decay that settles the final weights; 0 = constant LR).
 	DecayFrom int
+	// WarmupSteps > 0 ramps the learning rate linearly from LR/WarmupSteps
+	// to LR over the stage's first WarmupSteps steps (so that a fresh head's
+	// first, large updates do not wreck pre-trained weights).
+	WarmupSteps int
 	// LayerLR scales LR for the named layers (discriminative fine-tuning;
 	// nil = one LR for all).
 	LayerLR map[string]float64
@@ -118,6 +122,11 @@ func (r *runner) runStage(ctx context.Context, st *stage, ck *checkpoint) error 
 		err := st.Train.Epoch(ctx, epoch, step, func(s int, x *tensor.Tensor, labels []int) error {
 			for i, d := range r.Dropouts {
 				d.Reseed(mix(r.Seed, 0x64726f70 /* "drop" */, uint64(epoch), uint64(s), uint64(i)))
+			}
+			if done := (epoch-st.From)*st.Train.Steps() + s; done < st.WarmupSteps {
+				opt.SetLR(lr * float64(done+1) / float64(st.WarmupSteps))
+			} else if done == st.WarmupSteps {
+				opt.SetLR(lr)
 			}
 			logits := st.Net.Forward(x, true)
 			l, dlogits := loss.Loss(logits, labels)
