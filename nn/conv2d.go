@@ -57,7 +57,10 @@ type Conv2D struct {
 	kg         kernelGradJob
 	gradShares []gradShare // per-core patch-row sources of the transposed kernelGrad
 	fwd        patches     // im2col description of the current Forward
+	mat        []float32   // materialised forward patch matrix (conv_patchmat.go)
+	matFill    patchFill   // the running fill of mat
 	stk        stacked     // thin-input patch layout (conv_stacked.go)
+	sfwd       stackedFwd  // the running banded stacked forward
 	wp         []float32   // kernel rows permuted to the stacked (j, i, c) order
 	wtp        []float32   // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
 	gather     thinGather  // the running thin dx gather
@@ -174,11 +177,12 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		biasReLU(y.Data, bias, c.cout, c.opt.ReLU)
 	} else if c.stackedPays(gw) {
 		// Thin input (short K): patch rows made contiguous in a stacked copy
-		// of x and read in place by the micro-kernel (see conv_stacked.go).
-		s := c.stackInput(x.Data, N, H, W, gh, gw)
-		c.wp = ensure(c.wp, K*c.cout)
-		permuteKernel(c.wp, w, c.kh, c.kw, c.cin, c.cout, true)
-		kernels.SgemmSegmentsBiasReLU(M, c.cout, K, s, c.wp, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
+		// of x, band by band, and read in place by the micro-kernel (see
+		// conv_stacked.go and conv_stacked_band.go).
+		c.stackedForward(x.Data, y.Data, N, H, W, gh, gw, bias)
+	} else if materialPays(M, K) {
+		// Few pixels, long patches: the patch matrix built once (conv_patchmat.go).
+		c.materialForward(x.Data, y.Data, H, W, M, gh, gw, bias)
 	} else {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.
@@ -277,7 +281,7 @@ func (c *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 //
 //   - transposedMinPatch is the smallest patch matrix (M·K floats) for which
 //     stride-1 dx uses the transposed implicit GEMM rather than col2im (see
-//     inputGradient);
+//     inputGradient; tall ones, M ≥ 2·K, use it whatever their size);
 //   - segmentsMinOW and segmentsMinWidth are the smallest output width and
 //     kernel-row width (kw·C floats) for which the implicit GEMMs read
 //     patches in place as kernels.Segments (see patches.segmentsPay).
@@ -467,8 +471,13 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 	// col2im path, whose GEMM packs the kernel transposed straight into its
 	// L2 panels, wins. Measured (cpu-ms for dx, loaded host, same run):
 	// 14x14x512 (M·K = 0.9 Mi) 12.5 -> 6.2; 28x28x512 (3.6 Mi) 27.6 -> 24.6;
-	// 56x56x256 (7.2 Mi) 20.4 -> 26.2, hence the 4 Mi bound.
-	if transposedOK(gh) && transposedOK(gw) && cin >= 16 && M*K > transposedMinPatch {
+	// 56x56x256 (7.2 Mi) 20.4 -> 26.2, hence the 4 Mi bound. Tall patch
+	// matrices (M ≥ 2·K: each core's share of dz rows outweighs the
+	// flipped kernel, the GEMM's B, which every core packs whole) also take
+	// it: block3_conv1 (56x56, 128->256, 3.6 Mi) backward 198-209 -> 230-240
+	// GFLOP/s (sgemm 300-317; quiet host, same process, alternating), where
+	// block4_conv1/2 (M = 784 < K) lost 4-8% CPU with it.
+	if transposedOK(gh) && transposedOK(gw) && cin >= 16 && (M*K > transposedMinPatch || M >= 2*K) {
 		// Flipped, transposed kernel wt[(i'·kw + j')·cout + m, c] = w[((kh−1−i')·kw + kw−1−j')·cin + c, m].
 		c.wt = ensure(c.wt, c.kh*c.kw*cout*cin)
 		flipTransposeKernel(c.wt, w, c.kh*c.kw, cin, cout)

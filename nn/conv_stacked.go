@@ -58,12 +58,7 @@ func (c *Conv2D) stackedPays(gw axisGeom) bool {
 // stackInput lays x (N, H, W, cin) out as c.stk.xs for geometry gh, gw and
 // returns c.stk. The rows are filled in parallel.
 func (c *Conv2D) stackInput(x []float32, N, H, W int, gh, gw axisGeom) *stacked {
-	s := &c.stk
-	s.x, s.H, s.W, s.C = x, H, W, c.cin
-	s.OH, s.OW, s.WP = gh.out, gw.out, (gw.out-1)*gw.stride+c.kw
-	s.kh, s.kw = c.kh, c.kw
-	s.sh, s.sw, s.dh = gh.stride, gw.stride, gh.dilation
-	s.pt, s.pl = gh.padBegin, gw.padBegin
+	s := c.stackLayout(x, H, W, gh, gw)
 	rows := N * s.OH
 	s.xs = ensure(s.xs, rows*s.WP*s.kh*s.C)
 	if len(s.xs) < 1<<15 {
@@ -75,6 +70,17 @@ func (c *Conv2D) stackInput(x []float32, N, H, W int, gh, gw axisGeom) *stacked 
 	return s
 }
 
+// stackLayout sets c.stk's geometry for stacking x (·, H, W, cin) with gh, gw.
+func (c *Conv2D) stackLayout(x []float32, H, W int, gh, gw axisGeom) *stacked {
+	s := &c.stk
+	s.x, s.H, s.W, s.C = x, H, W, c.cin
+	s.OH, s.OW, s.WP = gh.out, gw.out, (gw.out-1)*gw.stride+c.kw
+	s.kh, s.kw = c.kh, c.kw
+	s.sh, s.sw, s.dh = gh.stride, gw.stride, gh.dilation
+	s.pt, s.pl = gh.padBegin, gw.padBegin
+	return s
+}
+
 // stackFill is the rangeBody that fills rows of xs.
 type stackFill struct{ s *stacked }
 
@@ -82,10 +88,16 @@ func (f stackFill) runRange(worker, lo, hi int) { f.s.runRange(worker, lo, hi) }
 
 // runRange fills rows [lo, hi) of xs, row q = n·OH + oh.
 func (s *stacked) runRange(_, lo, hi int) {
+	s.fillRows(s.xs[lo*s.WP*s.kh*s.C:], lo, hi)
+}
+
+// fillRows writes rows [lo, hi) of the stacked layout into dst, row q at
+// dst[(q − lo)·WP·kh·C:].
+func (s *stacked) fillRows(dst []float32, lo, hi int) {
 	C, khC := s.C, s.kh*s.C
 	for q := lo; q < hi; q++ {
 		n, oh := q/s.OH, q%s.OH
-		row := s.xs[q*s.WP*khC : (q+1)*s.WP*khC]
+		row := dst[(q-lo)*s.WP*khC : (q-lo+1)*s.WP*khC]
 		// Columns q' with iw = q' − pl inside the image: [qa, qb).
 		qa, qb := min(s.pl, s.WP), min(s.WP, s.W+s.pl)
 		for i := range s.kh {

@@ -1,0 +1,62 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/gotransfer/gotransfer/tensor"
+)
+
+// TestStackedForwardBands checks the banded stacked forward
+// (conv_stacked_band.go) against the float64 reference convolution with
+// one output row per band, a few rows per band and the default band size,
+// on images large enough for the rows to be split across the cores and
+// into many bands (strides, padding, batch > 1, no bias).
+func TestStackedForwardBands(t *testing.T) {
+	cases := []struct {
+		N, H, W, cin, cout, kh, kw, sh, sw, dh int
+		padding                                string
+		noBias, relu                           bool
+	}{
+		{2, 19, 23, 3, 16, 3, 3, 1, 1, 1, "same", false, true},
+		{1, 30, 17, 3, 33, 3, 3, 2, 2, 1, "same", false, false},
+		{2, 13, 29, 2, 8, 5, 3, 1, 2, 2, "valid", true, true},
+		{3, 16, 40, 4, 64, 2, 2, 2, 1, 1, "valid", false, true},
+	}
+	defer func(v int) { stackedBandMACs = v }(stackedBandMACs)
+	for ci, c := range cases {
+		rng := tensor.NewRNG(uint64(ci + 1))
+		l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, DilationH: c.dh,
+			Padding: c.padding, NoBias: c.noBias, ReLU: c.relu, Algorithm: ConvDirect})
+		InitParams(l, rng)
+		if l.Bias != nil {
+			tensor.Uniform(l.Bias.Value, -0.5, 0.5, rng)
+		}
+		x := randTensor(rng, c.N, c.H, c.W, c.cin)
+		gh, gw, err := l.geometry(x.Shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.stackedPays(gw) {
+			t.Fatalf("case %d should take the stacked path", ci)
+		}
+		ps := [][]float64{to64(l.Kernel.Value.Data)}
+		if l.Bias != nil {
+			ps = append(ps, to64(l.Bias.Value.Data))
+		}
+		ref := refConv(c.N, c.H, c.W, c.cin, c.cout, c.kh, c.kw, c.sh, c.sw, c.dh, 1,
+			gh.padBegin, gw.padBegin, gh.padEnd, gw.padEnd, c.relu)(to64(x.Data), ps)
+		for _, macs := range []int{0, 2 * gw.out * c.cout * c.kh * c.kw * c.cin, 1<<20 - 1} {
+			t.Run(fmt.Sprintf("case%d_macs%d", ci, macs), func(t *testing.T) {
+				stackedBandMACs = macs
+				y := l.Forward(x, false)
+				for i, v := range y.Data {
+					if math.Abs(float64(v)-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
+						t.Fatalf("y[%d] = %g, want %g", i, v, ref[i])
+					}
+				}
+			})
+		}
+	}
+}
