@@ -206,10 +206,16 @@ func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
 // (output row, ow) incrementally: the patch rows of one output row are
 // sw·kh·C floats apart in xs.
 func (s *stacked) copyRows(tile []float32, ld, r0, n int) {
+	s.copyRowsFrom(s.xs, 0, tile, ld, r0, n)
+}
+
+// copyRowsFrom is copyRows from xs holding the stacked rows from output row
+// q0 on (xs[0] is the start of row q0).
+func (s *stacked) copyRowsFrom(xs []float32, q0 int, tile []float32, ld, r0, n int) {
 	K, step := s.kh*s.kw*s.C, s.sw*s.kh*s.C
-	o, ow := s.offset(r0), r0%s.OW
+	o, ow := s.offset(r0)-q0*s.WP*s.kh*s.C, r0%s.OW
 	for t := range n {
-		copy(tile[t*ld:t*ld+K], s.xs[o:o+K])
+		copy(tile[t*ld:t*ld+K], xs[o:o+K])
 		if ow++; ow == s.OW {
 			ow, o = 0, o+(s.WP-(s.OW-1)*s.sw)*s.kh*s.C
 		} else {
@@ -398,7 +404,7 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 	OH, OW := gh.out, gw.out
 	workers := runtime.GOMAXPROCS(0)
 	f := &c.fused
-	*f = thinFused{c: c, dy: dy, db: db, wantW: wantW, Kp: Kp}
+	f.c, f.dy, f.db, f.wantW, f.Kp = c, dy, db, wantW, Kp // f.dzc and f.band kept across calls
 	if len(f.dzc) < workers {
 		f.dzc = make([][]float32, workers)
 	}
@@ -407,7 +413,11 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 	}
 	K1 := K + 1 // patch row and a 1 (dBias)
 	if wantW {
-		c.stackInput(c.x.Data, N, H, W, gh, gw)
+		// Stacked per chunk in runRange (a few output rows, in L2), not whole.
+		c.stackLayout(c.x.Data, H, W, gh, gw)
+		if len(f.band) < workers {
+			f.band = make([][]float32, workers)
+		}
 		c.dwT = ensure(c.dwT, workers*K1*cout)
 		clear(c.dwT)
 	}
@@ -455,6 +465,7 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 	}
 	g.dx, g.tile = nil, nil
 	f.c, f.dy, f.db, f.dP = nil, nil, nil, nil
+	s.x = nil
 	if wantW {
 		p0 := c.dwT[:K1*cout]
 		for q := 1; q < workers; q++ {
@@ -474,6 +485,7 @@ type thinFused struct {
 	dy, db []float32
 	dP     []float32   // the tile's patch gradients, Kp wide (nil without dx)
 	dzc    [][]float32 // per-core dz chunk
+	band   [][]float32 // per-core stacked input rows of the chunk
 	r0     int         // first pixel of the tile
 	Kp     int
 	wantW  bool
@@ -499,7 +511,12 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			K1 := K + 1
 			s.tiles[worker] = ensure(s.tiles[worker], T*K1)
 			tile := s.tiles[worker][:tr*K1]
-			s.copyRows(tile, K1, r, tr)
+			// The chunk's output rows [qa, qb], stacked, then its patch rows.
+			qa, qb := r/s.OW, (r+tr-1)/s.OW
+			rowLen := s.WP * s.kh * s.C
+			f.band[worker] = ensure(f.band[worker], (qb-qa+1)*rowLen)
+			s.fillRows(f.band[worker], qa, qb+1)
+			s.copyRowsFrom(f.band[worker], qa, tile, K1, r, tr)
 			for t := range tr {
 				tile[t*K1+K] = 1
 			}

@@ -60,3 +60,34 @@ func TestStackedForwardBands(t *testing.T) {
 		}
 	}
 }
+
+// TestThinBackwardChunks compares the fused thin backward (stacked patches
+// built per chunk of pixels, chunks crossing output rows and split across
+// the cores) with the general path (stackedMaxK = 0) on images large enough
+// for many chunks: dKernel, dBias and dx.
+func TestThinBackwardChunks(t *testing.T) {
+	defer func(v int) { stackedMaxK = v }(stackedMaxK)
+	for ci, c := range []struct{ N, H, W, cin, cout int }{{1, 70, 67, 3, 16}, {2, 45, 50, 2, 8}} {
+		rng := tensor.NewRNG(uint64(ci + 21))
+		x := randTensor(rng, c.N, c.H, c.W, c.cin)
+		var grads [2][][]float32
+		for run, maxK := range []int{stackedMaxK, 0} {
+			stackedMaxK = maxK
+			l := NewConv2D("conv", 3, 3, c.cin, c.cout, ConvOptions{Padding: "same", ReLU: true, Algorithm: ConvDirect})
+			InitParams(l, tensor.NewRNG(5))
+			tensor.Uniform(l.Bias.Value, -0.2, 0.2, tensor.NewRNG(6))
+			y := l.Forward(x, true)
+			dy := randTensor(tensor.NewRNG(7), y.Shape...)
+			dx := l.Backward(dy)
+			grads[run] = [][]float32{l.Kernel.Grad.Data, l.Bias.Grad.Data, dx.Data}
+		}
+		for i, name := range []string{"dKernel", "dBias", "dx"} {
+			for k, v := range grads[0][i] {
+				w := grads[1][i][k]
+				if math.Abs(float64(v-w)) > 1e-3*(1+math.Abs(float64(w))) {
+					t.Fatalf("case %d: %s[%d] = %g, general path %g", ci, name, k, v, w)
+				}
+			}
+		}
+	}
+}
