@@ -14,7 +14,9 @@ import (
 // divisions and kh copies of kw·cin floats, for only K·cout multiply-adds),
 // and kw·cin is far too short for kernels.Segments views of the input
 // itself (one micro-kernel call per kernel row, k = 9). Instead the input
-// is re-laid out once per call so that every patch row is contiguous:
+// is re-laid out so that every patch row is contiguous (whole for the
+// strided dKernel, per band of output rows by the forward pass and per
+// chunk of pixels by thinBackward, see conv_stacked_band.go):
 //
 //	xs[n, oh, q, i·C + c] = x[n, oh·sh − pt + i·dh, q − pl, c]   (0 outside the image)
 //
