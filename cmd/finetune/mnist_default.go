@@ -41,6 +41,8 @@ type demoPlan struct {
 	PretrainShift  int     // the same for pre-training
 	PretrainDrop   float64 // head dropout during pre-training
 	PretrainDecay  int     // the last PretrainDecay pre-training epochs use lr/10
+	PretrainTilt   float64 // > 0: pre-training images also tilted by ±PretrainTilt degrees
+	PretrainZoom   float64 // > 0: and scaled by 1 ± PretrainZoom
 	PretrainRot    int     // 4 or 8: pre-train on digit × orientation classes (see memSource.rotations); 0 = digits only
 	TestImages     int     // 0 = the whole 5-9 test split
 	Head           []int
@@ -362,6 +364,9 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	if p.PretrainRot > 1 || p.PretrainDecay > 0 {
 		fields = append(fields, p.PretrainRot, p.PretrainDecay)
 	}
+	if p.PretrainTilt > 0 || p.PretrainZoom > 0 {
+		fields = append(fields, p.PretrainTilt, p.PretrainZoom)
+	}
 	key, _ := json.Marshal(fields)
 	sum := sha256.Sum256(key)
 	cacheRoot, err := os.UserCacheDir()
@@ -406,8 +411,9 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 	m.Summary(stdout)
 	r := &runner{Full: m, Dropouts: drops, Seed: seed, Epochs: p.PretrainEpochs, Stdout: stdout, Stderr: stderr, BestEpoch: -1}
 	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR, DecayFrom: decayFrom(p.PretrainEpochs, p.PretrainDecay),
-		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift, rotations: p.PretrainRot},
-		Val:   &memSource{x: preTest.x, labels: preTest.labels, batch: 256, seed: seed + 1, rotations: p.PretrainRot}}
+		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift, rotations: p.PretrainRot,
+			tilt: p.PretrainTilt, zoom: p.PretrainZoom},
+		Val: &memSource{x: preTest.x, labels: preTest.labels, batch: 256, seed: seed + 1, rotations: p.PretrainRot}}
 	if err := r.runStage(ctx, st, nil); err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 
 	"github.com/gotransfer/gotransfer/tensor"
 )
@@ -37,6 +38,10 @@ type memSource struct {
 	// like shift, and relabels it label·rotations + r: the digit ×
 	// orientation pre-training task of the MNIST demo. 0 = off.
 	rotations int
+	// tilt > 0 also turns each image by a random angle in ±tilt degrees and
+	// scales it by a random factor in 1 ± zoom about its centre (bilinear,
+	// zero fill), drawn like shift: small handwriting-like distortions.
+	tilt, zoom float64
 	// epochOrder, when set, gives the sample order of an epoch instead of
 	// the seeded permutation (used to follow a dataset.Directory's order so
 	// cached features are seen in the same order as images would be).
@@ -88,6 +93,12 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 				copy(dst, src)
 			}
 			labels[i] = m.labels[s]
+			if m.tilt > 0 || m.zoom > 0 {
+				rng := tensor.NewRNG(mix(m.seed, 0x74696c74 /* "tilt" */, uint64(epoch), uint64(s)))
+				angle := (2*rng.Float64() - 1) * m.tilt * math.Pi / 180
+				scale := 1 + (2*rng.Float64()-1)*m.zoom
+				affine(dst, m.x.Shape[1], m.x.Shape[2], m.x.Shape[3], angle, scale)
+			}
 			if m.rotations > 1 {
 				rng := tensor.NewRNG(mix(m.seed, 0x726f74 /* "rot" */, uint64(epoch), uint64(s)))
 				r := rng.IntN(m.rotations)
@@ -162,6 +173,35 @@ func mirror(img []float32, n, c int) {
 		for a, b := 0, n-1; a < b; a, b = a+1, b-1 {
 			for k := 0; k < c; k++ {
 				row[a*c+k], row[b*c+k] = row[b*c+k], row[a*c+k]
+			}
+		}
+	}
+}
+
+// affine replaces img (h, w, c) by itself turned by angle radians
+// (clockwise as displayed, rows going down) and scaled by scale about the image centre:
+// out(y, x) = in(centre + R(−angle)·((y, x) − centre)/scale), sampled
+// bilinearly with zeros outside.
+func affine(img []float32, h, w, c int, angle, scale float64) {
+	src := append([]float32(nil), img...)
+	cy, cx := float64(h-1)/2, float64(w-1)/2
+	cos, sin := math.Cos(angle)/scale, math.Sin(angle)/scale
+	at := func(y, x, k int) float32 {
+		if y < 0 || y >= h || x < 0 || x >= w {
+			return 0
+		}
+		return src[(y*w+x)*c+k]
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			dy, dx := float64(y)-cy, float64(x)-cx
+			sy, sx := cy+cos*dy-sin*dx, cx+sin*dy+cos*dx
+			y0, x0 := int(math.Floor(sy)), int(math.Floor(sx))
+			fy, fx := float32(sy-float64(y0)), float32(sx-float64(x0))
+			for k := 0; k < c; k++ {
+				top := at(y0, x0, k)*(1-fx) + at(y0, x0+1, k)*fx
+				bot := at(y0+1, x0, k)*(1-fx) + at(y0+1, x0+1, k)*fx
+				img[(y*w+x)*c+k] = top*(1-fy) + bot*fy
 			}
 		}
 	}
