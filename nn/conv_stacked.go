@@ -43,6 +43,7 @@ type stacked struct {
 	pt, pl        int
 	wg            sync.WaitGroup
 	tiles         [][]float32 // per-core dKernel patch tiles (stackedKernelGrad)
+	zeros         []float32   // a zero image row (fillRow33's padding rows), read only
 	dz, part      []float32   // the running stackedKernelGrad call: dz and per-core partial dKernel
 	cout, r0, end int
 }
@@ -80,6 +81,9 @@ func (c *Conv2D) stackLayout(x []float32, H, W int, gh, gw axisGeom) *stacked {
 	s.kh, s.kw = c.kh, c.kw
 	s.sh, s.sw, s.dh = gh.stride, gw.stride, gh.dilation
 	s.pt, s.pl = gh.padBegin, gw.padBegin
+	if s.C == 3 && len(s.zeros) < 3*W {
+		s.zeros = make([]float32, 3*W) // never written: stays zero
+	}
 	return s
 }
 
@@ -102,6 +106,10 @@ func (s *stacked) fillRows(dst []float32, lo, hi int) {
 		row := dst[(q-lo)*s.WP*khC : (q-lo+1)*s.WP*khC]
 		// Columns q' with iw = q' − pl inside the image: [qa, qb).
 		qa, qb := min(s.pl, s.WP), min(s.WP, s.W+s.pl)
+		if C == 3 && s.kh == 3 && qb > qa {
+			s.fillRow33(row, n, oh, qa, qb)
+			continue
+		}
 		for i := range s.kh {
 			ih := oh*s.sh - s.pt + i*s.dh
 			if ih < 0 || ih >= s.H {
@@ -128,6 +136,35 @@ func (s *stacked) fillRows(dst []float32, lo, hi int) {
 				copy(dst[p*khC:p*khC+C], src[p*C:p*C+C])
 			}
 		}
+	}
+}
+
+// fillRow33 is fillRows' row for C = 3, kh = 3 (VGG's first layer): one
+// pass writing each column's 9 floats, [x[ih0, iw], x[ih1, iw], x[ih2, iw]],
+// with input rows in the padding read from a zero row (no branch per
+// column); a pass per kernel row strided through the row 3 times.
+func (s *stacked) fillRow33(row []float32, n, oh, qa, qb int) {
+	w := qb - qa
+	var src [3][]float32
+	for i := range 3 {
+		ih := oh*s.sh - s.pt + i*s.dh
+		if ih < 0 || ih >= s.H {
+			src[i] = s.zeros[:3*w]
+			continue
+		}
+		o := ((n*s.H+ih)*s.W + qa - s.pl) * 3
+		src[i] = s.x[o : o+3*w]
+	}
+	clear(row[:qa*9])
+	clear(row[qb*9:])
+	d := row[qa*9 : qb*9]
+	a, b, c := src[0], src[1], src[2]
+	for p := range w {
+		e := (*[9]float32)(d[p*9:])
+		x, y, z := (*[3]float32)(a[p*3:]), (*[3]float32)(b[p*3:]), (*[3]float32)(c[p*3:])
+		e[0], e[1], e[2] = x[0], x[1], x[2]
+		e[3], e[4], e[5] = y[0], y[1], y[2]
+		e[6], e[7], e[8] = z[0], z[1], z[2]
 	}
 }
 

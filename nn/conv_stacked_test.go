@@ -23,6 +23,7 @@ func TestStackedForwardBands(t *testing.T) {
 		{1, 30, 17, 3, 33, 3, 3, 2, 2, 1, "same", false, false},
 		{2, 13, 29, 2, 8, 5, 3, 1, 2, 2, "valid", true, true},
 		{3, 16, 40, 4, 64, 2, 2, 2, 1, 1, "valid", false, true},
+		{1, 21, 26, 3, 8, 3, 3, 1, 1, 2, "same", false, true}, // RGB, dilated rows
 	}
 	defer func(v int) { stackedBandMACs = v }(stackedBandMACs)
 	for ci, c := range cases {
