@@ -57,8 +57,6 @@ type Conv2D struct {
 	kg         kernelGradJob
 	gradShares []gradShare // per-core patch-row sources of the transposed kernelGrad
 	fwd        patches     // im2col description of the current Forward
-	mat        []float32   // materialised forward patch matrix (conv_patchmat.go)
-	matFill    patchFill   // the running fill of mat
 	stk        stacked     // thin-input patch layout (conv_stacked.go)
 	sfwd       stackedFwd  // the running banded stacked forward
 	wp         []float32   // kernel rows permuted to the stacked (j, i, c) order
@@ -180,9 +178,6 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		// of x, band by band, and read in place by the micro-kernel (see
 		// conv_stacked.go and conv_stacked_band.go).
 		c.stackedForward(x.Data, y.Data, N, H, W, gh, gw, bias)
-	} else if materialPays(M, K) {
-		// Few pixels, long patches: the patch matrix built once (conv_patchmat.go).
-		c.materialForward(x.Data, y.Data, H, W, M, gh, gw, bias)
 	} else {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.

@@ -220,13 +220,12 @@ func TestConv2DGradients(t *testing.T) {
 	}
 	// Every case runs with the default path choice (for these small shapes:
 	// the stacked thin-input path when K ≤ stackedMaxK, else col2im for dx
-	// and the forward patch matrix materialised whole) and with the stacked
-	// and materialised paths off, patches packed row by row, and the
+	// and patches packed row by row) and with the stacked path off and the
 	// transposed implicit GEMM for dx and in-place patch segments forced
 	// wherever they apply.
-	defaults := [6]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK, materialMaxPatch}
-	set := func(v [6]int) {
-		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK, materialMaxPatch = v[0], v[1], v[2], v[3], v[4], v[5]
+	defaults := [5]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK}
+	set := func(v [5]int) {
+		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK = v[0], v[1], v[2], v[3], v[4]
 	}
 	defer set(defaults)
 	for run := range 2 * len(cases) {
@@ -234,7 +233,7 @@ func TestConv2DGradients(t *testing.T) {
 		set(defaults)
 		path := "default"
 		if run >= len(cases) {
-			set([6]int{})
+			set([5]int{})
 			path = "forced"
 		}
 		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
