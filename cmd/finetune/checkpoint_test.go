@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +19,30 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if got.RunKey != "k" || got.Epoch != 3 || got.Step != 2 || got.Params["dense/kernel"][1] != 2 || got.Optimizer[0] != 9 {
 		t.Errorf("round trip: %+v", got)
+	}
+	// Several weights, bit-exact, including values gob would shorten.
+	vals := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -3.5, float32(math.Inf(1)), 123456.789, float32(math.NaN())}
+	c.Params = map[string][]float32{"b/bias": vals, "a/kernel": make([]float32, 70000), "c/empty": {}}
+	c.Params["a/kernel"][69999] = 7
+	if err := saveCheckpoint(p, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = loadCheckpoint(p); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Params) != 3 || len(got.Params["a/kernel"]) != 70000 || got.Params["a/kernel"][69999] != 7 || len(got.Params["c/empty"]) != 0 {
+		t.Fatalf("weights: %d entries", len(got.Params))
+	}
+	for i, v := range vals {
+		if math.Float32bits(got.Params["b/bias"][i]) != math.Float32bits(v) {
+			t.Errorf("b/bias[%d] = %v, want %v (bit-exact)", i, got.Params["b/bias"][i], v)
+		}
+	}
+	// A truncated file is refused.
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, b[:len(b)-10], 0o644)
+	if _, err := loadCheckpoint(p); err == nil {
+		t.Error("truncated checkpoint accepted")
 	}
 }
 
