@@ -15,7 +15,7 @@ run() { # name, then go test flags; $ENV_PREFIX (e.g. GOTRANSFER_CONV=direct) go
   (cd bench && env ${ENV_PREFIX:-} "$out/bench.test" -test.run '^$' "$@") | tee "$out/$name.txt" | { grep -E "^Benchmark" || true; } | tee -a "$out/summary.txt"
 }
 : > "$out/summary.txt"
-run sgemm -test.bench '^BenchmarkSgemm$/(avx512|avx2|gonum)/' -test.benchtime 5x -test.benchmem
+run sgemm -test.bench '^BenchmarkSgemm$/(avx512|avx2|gonum)/' -test.benchtime 2s -test.benchmem
 run vgg16fwd -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 3x -test.benchmem
 run finetune -test.bench 'FineTuneStep/' -test.benchtime 5x -test.benchmem
 run vgg16fwd_1thread -test.bench 'VGG16Forward/224/batch16$' -test.benchtime 2x -test.cpu 1
