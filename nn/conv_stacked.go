@@ -308,21 +308,9 @@ func (c *Conv2D) thinGradPays(gh, gw axisGeom) bool {
 func (c *Conv2D) thinInputGradient(dz, dx []float32, N, H, W int, gh, gw axisGeom) {
 	K, cout := c.kh*c.kw*c.cin, c.cout
 	Kp := (K + 31) / 32 * 32
-	w := c.Kernel.Value.Data
-	c.wtp = ensure(c.wtp, cout*Kp)
-	for m := range cout {
-		row := c.wtp[m*Kp : (m+1)*Kp]
-		for p := range K {
-			row[p] = w[p*cout+m]
-		}
-		clear(row[K:])
-	}
 	OH, OW := gh.out, gw.out
-	rowsPerTile := max(1, (1<<20)/(Kp*OW)) // ~4 MB of dP
-	c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+	rowsPerTile := c.prepareThinGather(dx, N, H, W, K, Kp, gh, gw)
 	g := &c.gather
-	*g = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
-		dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
 	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
 		R1 := min(R0+rowsPerTile, N*OH)
 		tr := (R1 - R0) * OW
@@ -469,19 +457,7 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 			t.Zero()
 		}
 		dxT = t
-		w := c.Kernel.Value.Data
-		c.wtp = ensure(c.wtp, cout*Kp)
-		for m := range cout {
-			row := c.wtp[m*Kp : (m+1)*Kp]
-			for p := range K {
-				row[p] = w[p*cout+m]
-			}
-			clear(row[K:])
-		}
-		rowsPerTile = max(1, (1<<20)/(Kp*OW))
-		c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
-		*g = thinGather{dx: t.Data, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
-			dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
+		rowsPerTile = c.prepareThinGather(t.Data, N, H, W, K, Kp, gh, gw)
 	}
 	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
 		R1 := min(R0+rowsPerTile, N*OH)
@@ -565,4 +541,25 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, f.dP[a*Kp:(a+tr)*Kp], Kp)
 		}
 	}
+}
+
+// prepareThinGather readies the dx gather of the thin paths: c.wtp =
+// kernelᵀ (cout × Kp, columns K..Kp zero), the dP tile buffer for tiles of
+// rowsPerTile output rows (~4 MB of dP) and c.gather aimed at dx.
+func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axisGeom) (rowsPerTile int) {
+	cout, w := c.cout, c.Kernel.Value.Data
+	c.wtp = ensure(c.wtp, cout*Kp)
+	for m := range cout {
+		row := c.wtp[m*Kp : (m+1)*Kp]
+		for p := range K {
+			row[p] = w[p*cout+m]
+		}
+		clear(row[K:])
+	}
+	OH, OW := gh.out, gw.out
+	rowsPerTile = max(1, (1<<20)/(Kp*OW))
+	c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+	c.gather = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
+		dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
+	return rowsPerTile
 }
