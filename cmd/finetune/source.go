@@ -42,6 +42,7 @@ type memSource struct {
 	// scales it by a random factor in 1 ± zoom about its centre (bilinear,
 	// zero fill), drawn like shift: small handwriting-like distortions.
 	tilt, zoom float64
+	scratch    []float32 // one image, reused by rotate90 and affine
 	// epochOrder, when set, gives the sample order of an epoch instead of
 	// the seeded permutation (used to follow a dataset.Directory's order so
 	// cached features are seen in the same order as images would be).
@@ -75,6 +76,9 @@ func (m *memSource) order(epoch int) []int {
 func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *tensor.Tensor, []int) error) error {
 	idx := m.order(epoch)
 	per := m.x.Shape[1:].Size()
+	if (m.rotations > 1 || m.tilt > 0 || m.zoom > 0) && len(m.scratch) < per {
+		m.scratch = make([]float32, per)
+	}
 	for step := start; step < m.Steps(); step++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -97,7 +101,7 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 				rng := tensor.NewRNG(mix(m.seed, 0x74696c74 /* "tilt" */, uint64(epoch), uint64(s)))
 				angle := (2*rng.Float64() - 1) * m.tilt * math.Pi / 180
 				scale := 1 + (2*rng.Float64()-1)*m.zoom
-				affine(dst, m.x.Shape[1], m.x.Shape[2], m.x.Shape[3], angle, scale)
+				affine(dst, m.scratch, m.x.Shape[1], m.x.Shape[2], m.x.Shape[3], angle, scale)
 			}
 			if m.rotations > 1 {
 				rng := tensor.NewRNG(mix(m.seed, 0x726f74 /* "rot" */, uint64(epoch), uint64(s)))
@@ -105,7 +109,7 @@ func (m *memSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *t
 				if r >= 4 {
 					mirror(dst, m.x.Shape[1], m.x.Shape[3])
 				}
-				rotate90(dst, m.x.Shape[1], m.x.Shape[3], r%4)
+				rotate90(dst, m.scratch, m.x.Shape[1], m.x.Shape[3], r%4)
 				labels[i] = m.labels[s]*m.rotations + r
 			}
 		}
@@ -148,13 +152,14 @@ func translate(dst, src []float32, h, w, c, dx, dy int) {
 }
 
 // rotate90 turns the square image img (n, n, c) in place by quarter turns
+// (scratch, when len(scratch) ≥ len(img), holds the copy it reads from)
 // counter-clockwise: one turn maps (y, x) to (n-1-x, y).
-func rotate90(img []float32, n, c, quarters int) {
+func rotate90(img, scratch []float32, n, c, quarters int) {
 	quarters &= 3
 	if quarters == 0 {
 		return
 	}
-	src := append([]float32(nil), img...)
+	src := copyOf(img, scratch)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
 			sy, sx := y, x
@@ -181,9 +186,9 @@ func mirror(img []float32, n, c int) {
 // affine replaces img (h, w, c) by itself turned by angle radians
 // (clockwise as displayed, rows going down) and scaled by scale about the image centre:
 // out(y, x) = in(centre + R(−angle)·((y, x) − centre)/scale), sampled
-// bilinearly with zeros outside.
-func affine(img []float32, h, w, c int, angle, scale float64) {
-	src := append([]float32(nil), img...)
+// bilinearly with zeros outside; scratch as for rotate90.
+func affine(img, scratch []float32, h, w, c int, angle, scale float64) {
+	src := copyOf(img, scratch)
 	cy, cx := float64(h-1)/2, float64(w-1)/2
 	cos, sin := math.Cos(angle)/scale, math.Sin(angle)/scale
 	at := func(y, x, k int) float32 {
@@ -205,4 +210,15 @@ func affine(img []float32, h, w, c int, angle, scale float64) {
 			}
 		}
 	}
+}
+
+// copyOf copies img into scratch when it is long enough (else into a new
+// slice) and returns the copy.
+func copyOf(img, scratch []float32) []float32 {
+	if len(scratch) < len(img) {
+		scratch = make([]float32, len(img))
+	}
+	scratch = scratch[:len(img)]
+	copy(scratch, img)
+	return scratch
 }

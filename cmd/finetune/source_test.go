@@ -29,7 +29,7 @@ func TestRotate90(t *testing.T) {
 	}
 	for q, w := range want {
 		got := slices.Clone(src)
-		rotate90(got, 3, 2, q)
+		rotate90(got, nil, 3, 2, q)
 		if !slices.Equal(got, w) {
 			t.Errorf("%d quarter turns: got %v, want %v", q, got, w)
 		}
@@ -63,7 +63,7 @@ func TestMemSourceRotations(t *testing.T) {
 					t.Fatalf("epoch %d: sample %d label %d, want digit %d", epoch, s, l, labels[s])
 				}
 				want := slices.Clone(x.Data[s*side*side : (s+1)*side*side])
-				rotate90(want, side, 1, r)
+				rotate90(want, nil, side, 1, r)
 				if !slices.Equal(img, want) {
 					t.Fatalf("epoch %d: sample %d not turned %d quarters", epoch, s, r)
 				}
@@ -118,9 +118,9 @@ func TestAffine(t *testing.T) {
 	}{{0, 0}, {math.Pi, 2}, {math.Pi / 2, 3}, {-math.Pi / 2, 1}}
 	for _, tc := range cases {
 		got := slices.Clone(src)
-		affine(got, n, n, c, tc.angle, 1)
+		affine(got, make([]float32, len(got)), n, n, c, tc.angle, 1)
 		want := slices.Clone(src)
-		rotate90(want, n, c, tc.quarters)
+		rotate90(want, nil, n, c, tc.quarters)
 		for i := range want {
 			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
 				t.Fatalf("angle %v: [%d] = %v, want %v", tc.angle, i, got[i], want[i])
@@ -130,7 +130,7 @@ func TestAffine(t *testing.T) {
 	// Zoom 2 about the centre of a 5x5 image: out(2+d) = in(2+d/2); at d = ±2
 	// that is the pixel next to the centre, at d = ±1 the midpoint.
 	got := slices.Clone(src)
-	affine(got, n, n, c, 0, 2)
+	affine(got, nil, n, n, c, 0, 2)
 	at := func(img []float32, y, x, k int) float32 { return img[(y*n+x)*c+k] }
 	if v, w := at(got, 2, 4, 1), at(src, 2, 3, 1); math.Abs(float64(v-w)) > 1e-6 {
 		t.Errorf("zoom 2: out(2,4) = %v, want in(2,3) = %v", v, w)
