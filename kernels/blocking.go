@@ -201,20 +201,31 @@ func (pl panelLines) share(q, calls int) prefetchPlan {
 	}
 }
 
-// nextBPanelLines returns the source lines of the B panel packed after the
-// one at (jc, pc): the next k slice of the same columns, or the first k slice
-// of the next column block (nothing after the last).
-func (j *gemmJob) nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1 int) panelLines {
+// nextBPanel returns the position of the B panel after the one at
+// (jc, pc) with ncur columns and kcur rows: the next k slice of the same
+// columns, or the first k slice of the next column block; ok is false
+// after the last.
+func (j *gemmJob) nextBPanel(jc, ncur, pc, kcur, kc, nc, n1 int) (jc2, ncur2, pc2, kcur2 int, ok bool) {
 	if pc+kcur >= j.k {
 		pc, jc = 0, jc+nc
 		if jc >= n1 {
-			return panelLines{}
+			return 0, 0, 0, 0, false
 		}
 		ncur = min(nc, n1-jc)
 	} else {
 		pc += kcur
 	}
-	kcur = min(kc, j.k-pc)
+	return jc, ncur, pc, min(kc, j.k-pc), true
+}
+
+// nextBPanelLines returns the source lines of the B panel packed after the
+// one at (jc, pc): the next k slice of the same columns, or the first k slice
+// of the next column block (nothing after the last).
+func (j *gemmJob) nextBPanelLines(jc, ncur, pc, kcur, kc, nc, n1 int) panelLines {
+	jc, ncur, pc, kcur, ok := j.nextBPanel(jc, ncur, pc, kcur, kc, nc, n1)
+	if !ok {
+		return panelLines{}
+	}
 	var first *float32
 	var width, rows int
 	if j.transB {

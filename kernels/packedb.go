@@ -185,16 +185,10 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // contiguous run, for prefetching into L2 while the current panel runs.
 func (j *gemmJob) packedPanelLines(jc, ncur, pc, kcur, kc, nc, n1 int) panelLines {
 	pb := j.pb
-	if pc+kcur >= j.k {
-		pc, jc = 0, jc+nc
-		if jc >= n1 {
-			return panelLines{}
-		}
-		ncur = min(nc, n1-jc)
-	} else {
-		pc += kcur
+	jc, ncur, pc, kcur, ok := j.nextBPanel(jc, ncur, pc, kcur, kc, nc, n1)
+	if !ok {
+		return panelLines{}
 	}
-	kcur = min(kc, j.k-pc)
 	addr := uintptr(unsafe.Pointer(&pb.data[pc*pb.npad+jc*kcur]))
 	lines := (kcur*roundUp(ncur, j.lv.nr)*4 + 63) / 64
 	return panelLines{start: addr &^ 63, lines: lines, rows: 1, stride: lines * 64}
