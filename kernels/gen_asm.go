@@ -38,6 +38,24 @@ var (
 	curMR  int
 )
 
+// directB selects the "DB" kernel's B layout: B read in place, row p of the
+// micro-panel at b + p·ldb floats (ldb the extra last argument), instead of
+// the packed rows of NR floats. R13 = ldb bytes, R14 = 3·ldb bytes, R15
+// walks pfRows rows ahead of DI for the software prefetch.
+var directB bool
+
+// pfRows is how many B rows ahead the "DB" kernel prefetches.
+const pfRows = 8
+
+// bRow returns the address of B row u (0..3) of the current group of four
+// at byte offset off: packed rows are 128 bytes apart, in-place rows ldb.
+func bRow(u, off int) string {
+	if !directB {
+		return fmt.Sprintf("%d(DI)", 128*u+off)
+	}
+	return fmt.Sprintf("%d%s", off, []string{"(DI)", "(DI)(R13*1)", "(DI)(R13*2)", "(DI)(R14*1)"}[u])
+}
+
 // aStep is the byte advance of the A pointers over steps k columns.
 func aStep(steps int) int {
 	if pmajor {
@@ -111,8 +129,14 @@ func avx512() {
 	const mr, unroll = 14, 4
 	curMR = mr
 	acc := func(i, h int) string { return fmt.Sprintf("Z%d", 4+2*i+h) }
-	p("// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)")
-	p("TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80")
+	if directB {
+		p("// func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan, ldb int)")
+		p("// B is read in place: row p of the micro-panel at b + p*ldb floats.")
+		p("TEXT ·sgemmKernel14x32AVX512DB(SB), NOSPLIT, $0-88")
+	} else {
+		p("// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)")
+		p("TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80")
+	}
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), SI")
 	p("\tMOVQ lda+16(FP), BX")
@@ -123,6 +147,14 @@ func avx512() {
 	p("\tLEAQ (R8)(BX*4), R9")
 	p("\tADDQ BX, R9")
 	p("\tMOVQ b+24(FP), DI")
+	if directB {
+		p("\tMOVQ ldb+80(FP), R13")
+		p("\tSHLQ $2, R13")
+		p("\tLEAQ (R13)(R13*2), R14")
+		p("\tMOVQ R13, R15")
+		p("\tIMULQ $%d, R15", pfRows)
+		p("\tADDQ DI, R15")
+	}
 	// prefetch the C tile while the k loop runs
 	p("\tMOVQ c+32(FP), R10")
 	p("\tMOVQ ldc+40(FP), R11")
@@ -143,9 +175,13 @@ func avx512() {
 	p("\tJLT avx512_tail")
 	p("avx512_loop%d:", unroll)
 	for u := 0; u < unroll; u++ {
-		p("\tVMOVUPS %d(DI), Z0", 128*u)
-		p("\tVMOVUPS %d(DI), Z1", 128*u+64)
-		if bDist > 0 {
+		p("\tVMOVUPS %s, Z0", bRow(u, 0))
+		p("\tVMOVUPS %s, Z1", bRow(u, 64))
+		if directB {
+			r := strings.ReplaceAll(bRow(u, 0), "DI", "R15")
+			p("\tPREFETCHT0 %s", r)
+			p("\tPREFETCHT0 64%s", strings.TrimPrefix(r, "0"))
+		} else if bDist > 0 {
 			p("\tPREFETCHT0 %d(DI)", bDist+128*u)
 			p("\tPREFETCHT0 %d(DI)", bDist+128*u+64)
 		}
@@ -162,7 +198,12 @@ func avx512() {
 	p("\tADDQ $%d, SI", aStep(unroll))
 	p("\tADDQ $%d, R8", aStep(unroll))
 	p("\tADDQ $%d, R9", aStep(unroll))
-	p("\tADDQ $%d, DI", 128*unroll)
+	if directB {
+		p("\tLEAQ (DI)(R13*4), DI")
+		p("\tLEAQ (R15)(R13*4), R15")
+	} else {
+		p("\tADDQ $%d, DI", 128*unroll)
+	}
 	p("\tSUBQ $%d, CX", unroll)
 	p("\tJGE avx512_loop%d", unroll)
 	p("avx512_tail:")
@@ -180,7 +221,11 @@ func avx512() {
 	p("\tADDQ $%d, SI", aStep(1))
 	p("\tADDQ $%d, R8", aStep(1))
 	p("\tADDQ $%d, R9", aStep(1))
-	p("\tADDQ $128, DI")
+	if directB {
+		p("\tADDQ R13, DI")
+	} else {
+		p("\tADDQ $128, DI")
+	}
 	p("\tDECQ CX")
 	p("\tJNE avx512_loop1")
 	p("avx512_done:")
@@ -366,6 +411,12 @@ func main() {
 		text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.\n", 1)
 		all += text
 	}
+	// The "DB" twin of the AVX-512 kernel: B read in place (directB).
+	out.Reset()
+	directB = true
+	avx512()
+	directB = false
+	all += strings.ReplaceAll(out.String(), "avx512_", "avx512db_")
 	out.Reset()
 	out.WriteString(all)
 	if err := os.WriteFile("sgemm_amd64.s", []byte(out.String()), 0o644); err != nil {

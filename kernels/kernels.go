@@ -65,6 +65,10 @@ import (
 // on memory.
 type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
+// microKernelDB is a microKernel whose B micro-panel is read in place,
+// row p at b[p*ldb:][:NR] (row-major B with row stride ldb floats).
+type microKernelDB func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan, ldb int)
+
 // prefetchPlan is a run of cache lines laid out as rows: start at ptr, take
 // first lines, then jump bytes further, then lines per row, until total
 // lines are done (total 0: nothing). The layout is read by the assembly.
@@ -102,7 +106,10 @@ type kernelLevel struct {
 	// n×k): for q < panels, p < kc, jj < nr:
 	// dst[q*kc*nr+p*nr+jj] = src[(q*nr+jj)*ldb+p] (Go twin packBTGo).
 	packBT func(dst, src *float32, ldb, kc, panels int)
-	vec    vecKernels // small kernels
+	// kernelDB, when set, is kernel reading B in place instead of packed:
+	// element (p, j) of the B micro-panel at b[p*ldb+j] (see directB).
+	kernelDB microKernelDB
+	vec      vecKernels // small kernels
 }
 
 // vecKernels are the small kernels of one level; each has a pure-Go twin in

@@ -10,6 +10,12 @@ import "github.com/klauspost/cpuid/v2"
 //go:noescape
 func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
 
+// The "DB" twin reads B in place: row p of the B micro-panel at b + p*ldb
+// floats (32 contiguous floats each), instead of a packed panel.
+
+//go:noescape
+func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan, ldb int)
+
 // The "P" twins read the A micro-panel p-major (element (i, p) at
 // a[p*MR+i], lda ignored): the layout a transposed A packs into with row
 // copies (packAT*).
@@ -30,6 +36,7 @@ var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
 	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx2Vec,
 	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512, packBT: packBT32AVX512,
+	kernelDB: sgemmKernel14x32AVX512DB,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).

@@ -140,6 +140,7 @@ type arena struct {
 	a, b, tile []float32
 	row        []float32       // one row of a RowSource B (packBRows)
 	pf         [3]prefetchPlan // the current kernel call's prefetch plans
+	shA, shB   planShares      // shares of the next A micro-panel and B panel (block)
 }
 
 // ensureRow grows the RowSource-B row scratch to n floats.

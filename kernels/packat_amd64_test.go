@@ -186,3 +186,94 @@ func TestPackBTMatchesGoTwin(t *testing.T) {
 		}
 	}
 }
+
+// microKernelDBGo is the pure-Go twin of the "DB" micro-kernel for any
+// MR×NR: A row-major (a[i*lda+p]), B read in place (b[p*ldb+j]), the same
+// epilogue as microKernel.
+func microKernelDBGo(mr, nr, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, beta float32, bias []float32, flags int) {
+	for i := range mr {
+		for j := range nr {
+			var acc float32
+			for p := range k {
+				acc += a[i*lda+p] * b[p*ldb+j]
+			}
+			if flags&flagBeta != 0 {
+				acc += beta * c[i*ldc+j]
+			}
+			if bias != nil {
+				acc += bias[j]
+			}
+			if flags&flagReLU != 0 && !(acc > 0) {
+				acc = 0
+			}
+			c[i*ldc+j] = acc
+		}
+	}
+}
+
+// TestKernelDBMatchesGoTwinAndPacked runs each in-place-B micro-kernel on a
+// B with a random row stride (the source ending exactly at the tile's last
+// float), with every epilogue flag, with and without bias. It must be
+// bit-identical to the packed kernel on the same B packed (same FMA order)
+// and within float32 rounding ((k+4)·2⁻²³ of Σ|a·b| + |beta·c| + |bias|) of
+// microKernelDBGo, and write nothing outside the tile.
+func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
+	rng := newRNG(t)
+	for _, lv := range supported {
+		if lv.kernelDB == nil {
+			continue
+		}
+		mr, nr := lv.mr, lv.nr
+		for _, k := range []int{1, 2, 3, 4, 5, 8, 9, 100, 577} {
+			for flags := range 4 {
+				for _, withBias := range []bool{false, true} {
+					lda := k + rng.IntN(9)
+					ldb := nr + rng.IntN(40)
+					a := randMatrix(rng, mr, lda)
+					n := (k-1)*ldb + nr
+					b := randMatrix(rng, 1, n)[:n:n]
+					packed := make([]float32, k*nr)
+					for p := range k {
+						copy(packed[p*nr:p*nr+nr], b[p*ldb:])
+					}
+					ldc := nr + 5
+					c0 := randMatrix(rng, mr, ldc)
+					var bias []float32
+					var biasp *float32
+					if withBias {
+						bias = randMatrix(rng, 1, nr)
+						biasp = &bias[0]
+					}
+					want, got, same := slices.Clone(c0), slices.Clone(c0), slices.Clone(c0)
+					microKernelDBGo(mr, nr, k, a, lda, b, ldb, want, ldc, -0.5, bias, flags)
+					var pf [3]prefetchPlan
+					lv.kernelDB(k, &a[0], lda, &b[0], &got[0], ldc, -0.5, biasp, flags, &pf, ldb)
+					lv.kernel(k, &a[0], lda, &packed[0], &same[0], ldc, -0.5, biasp, flags, &pf)
+					if !slices.Equal(got, same) {
+						t.Fatalf("%s DB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
+					}
+					for i := range mr {
+						for j := range nr {
+							mag := 0.5 * math.Abs(float64(c0[i*ldc+j]))
+							for p := range k {
+								mag += math.Abs(float64(a[i*lda+p] * b[p*ldb+j]))
+							}
+							if bias != nil {
+								mag += math.Abs(float64(bias[j]))
+							}
+							tol := float64(k+4) * 1.2e-7 * mag
+							if d := math.Abs(float64(got[i*ldc+j] - want[i*ldc+j])); !(d <= tol) {
+								t.Fatalf("%s DB kernel k=%d flags=%d bias=%v: C[%d,%d] = %g, Go twin %g", lv.name, k, flags, withBias, i, j, got[i*ldc+j], want[i*ldc+j])
+							}
+						}
+					}
+					for idx := range got {
+						if idx%ldc >= nr && got[idx] != c0[idx] {
+							t.Fatalf("%s DB kernel wrote outside the tile at %d", lv.name, idx)
+						}
+					}
+				}
+			}
+		}
+	}
+}

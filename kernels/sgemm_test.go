@@ -14,21 +14,39 @@ import (
 
 // forEachLevel runs f once per kernel level with that level active, as a
 // subtest named after it; a level the CPU (or build) lacks is skipped with a
-// message saying so.
+// message saying so. The avx512 level, which has an in-place-B kernel, runs
+// f a second time (subtest avx512-inplaceB) with B read in place wherever
+// the job allows.
 func forEachLevel(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	prev := Level()
 	defer SetLevel(prev)
 	for _, name := range allNames {
-		t.Run(name, func(t *testing.T) {
-			if !slices.Contains(Levels(), name) {
-				t.Skipf("kernel level %s is not supported on this CPU/build (supported: %v)", name, Levels())
+		for _, inPlaceB := range []bool{false, true} {
+			if inPlaceB && name != "avx512" {
+				continue
 			}
-			if err := SetLevel(name); err != nil {
-				t.Fatal(err)
+			sub := name
+			if inPlaceB {
+				sub += "-inplaceB"
 			}
-			f(t)
-		})
+			t.Run(sub, func(t *testing.T) {
+				if !slices.Contains(Levels(), name) {
+					t.Skipf("kernel level %s is not supported on this CPU/build (supported: %v)", name, Levels())
+				}
+				if err := SetLevel(name); err != nil {
+					t.Fatal(err)
+				}
+				if inPlaceB {
+					if active.Load().kernelDB == nil {
+						t.Fatalf("kernel level %s has no in-place-B kernel", name)
+					}
+					forceDirectB = 1
+					defer func() { forceDirectB = 0 }()
+				}
+				f(t)
+			})
+		}
 	}
 }
 
