@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/gotransfer/gotransfer/kernels"
-	"github.com/gotransfer/gotransfer/tensor"
 )
 
 // Thin inputs: convolutions whose patch rows are short (K = kh·kw·cin ≤
@@ -309,19 +308,14 @@ func (c *Conv2D) thinInputGradient(dz, dx []float32, N, H, W int, gh, gw axisGeo
 	K, cout := c.kh*c.kw*c.cin, c.cout
 	Kp := (K + 31) / 32 * 32
 	OH, OW := gh.out, gw.out
-	rowsPerTile := c.prepareThinGather(dx, N, H, W, K, Kp, gh, gw)
+	rowsPerTile := c.prepareThinGather(dx, N, H, W, K, Kp, gh, gw, true)
 	g := &c.gather
 	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
 		R1 := min(R0+rowsPerTile, N*OH)
 		tr := (R1 - R0) * OW
 		tile := c.tile[:tr*Kp]
 		kernels.Sgemm(false, false, tr, Kp, cout, 1, dz[R0*OW*cout:R1*OW*cout], cout, c.wtp, Kp, 0, tile, Kp)
-		// dx rows reached by output rows [R0, R1): from the first one's
-		// top tap to the last one's bottom tap.
-		n0, oh0 := R0/OH, R0%OH
-		n1, oh1 := (R1-1)/OH, (R1-1)%OH
-		Q0 := n0*H + min(max(oh0-g.pt, 0), H)
-		Q1 := n1*H + min(max(oh1-g.pt+(g.kh-1)*g.dh+1, 0), H)
+		Q0, Q1 := g.dxRows(R0, R1)
 		g.tile, g.R0, g.R1, g.Q0 = tile, R0, R1, Q0
 		if Q1 > Q0 {
 			parallelRange(Q1-Q0, g, &g.wg)
@@ -342,35 +336,62 @@ type thinGather struct {
 
 // runRange adds the tile's taps into dx rows Q0+lo … Q0+hi−1.
 func (g *thinGather) runRange(_, lo, hi int) {
-	C, Kp := g.C, g.Kp
 	for Q := g.Q0 + lo; Q < g.Q0+hi; Q++ {
-		n, ih := Q/g.H, Q%g.H
-		dst := g.dx[Q*g.W*C : (Q+1)*g.W*C]
-		for i := range g.kh {
-			oh := ih + g.pt - i*g.dh
-			R := n*g.OH + oh
-			if oh < 0 || oh >= g.OH || R < g.R0 || R >= g.R1 {
+		g.addRow(g.dx[Q*g.W*g.C:(Q+1)*g.W*g.C], Q, g.tile, g.R0, g.R1)
+	}
+}
+
+// dxRows returns the dx rows [Q0, Q1) (Q = n·H + ih) that output rows
+// [R0, R1) (R = n·OH + oh) reach: from the first one's top tap to the last
+// one's bottom tap.
+func (g *thinGather) dxRows(R0, R1 int) (Q0, Q1 int) {
+	n0, oh0 := R0/g.OH, R0%g.OH
+	n1, oh1 := (R1-1)/g.OH, (R1-1)%g.OH
+	Q0 = n0*g.H + min(max(oh0-g.pt, 0), g.H)
+	Q1 = n1*g.H + min(max(oh1-g.pt+(g.kh-1)*g.dh+1, 0), g.H)
+	return Q0, max(Q0, Q1)
+}
+
+// outRows returns the output rows [a, b) (R = n·OH + oh) whose taps can
+// reach dx row Q (every dh-th of them does); a == b when none does.
+func (g *thinGather) outRows(Q int) (a, b int) {
+	n, ih := Q/g.H, Q%g.H
+	lo, hi := max(ih+g.pt-(g.kh-1)*g.dh, 0), min(ih+g.pt, g.OH-1)+1
+	if lo >= hi {
+		return 0, 0
+	}
+	return n*g.OH + lo, n*g.OH + hi
+}
+
+// addRow adds into dst (dx row Q, W·C floats) the taps that the output
+// rows [R0, R1) send it, from tile (their dP, Kp wide, row R0 first).
+func (g *thinGather) addRow(dst []float32, Q int, tile []float32, R0, R1 int) {
+	C, Kp := g.C, g.Kp
+	n, ih := Q/g.H, Q%g.H
+	for i := range g.kh {
+		oh := ih + g.pt - i*g.dh
+		R := n*g.OH + oh
+		if oh < 0 || oh >= g.OH || R < R0 || R >= R1 {
+			continue
+		}
+		tb := tile[(R-R0)*g.OW*Kp : (R-R0+1)*g.OW*Kp]
+		if C == 3 {
+			g.addRow3(dst, tb, i)
+			continue
+		}
+		for j := range g.kw {
+			// iw with ow = iw + pl − j·dw in [0, OW): [shift, OW+shift) ∩ [0, W).
+			shift := j*g.dw - g.pl
+			a, b := max(0, shift), min(g.W, g.OW+shift)
+			if a >= b {
 				continue
 			}
-			tb := g.tile[(R-g.R0)*g.OW*Kp : (R-g.R0+1)*g.OW*Kp]
-			if C == 3 {
-				g.addRow3(dst, tb, i)
-				continue
-			}
-			for j := range g.kw {
-				// iw with ow = iw + pl − j·dw in [0, OW): [shift, OW+shift) ∩ [0, W).
-				shift := j*g.dw - g.pl
-				a, b := max(0, shift), min(g.W, g.OW+shift)
-				if a >= b {
-					continue
-				}
-				src := tb[(a-shift)*Kp+(i*g.kw+j)*C:]
-				d := dst[a*C : b*C]
-				for p := 0; p < b-a; p++ {
-					dd, ss := d[p*C:p*C+C], src[p*Kp:p*Kp+C]
-					for k := range dd {
-						dd[k] += ss[k]
-					}
+			src := tb[(a-shift)*Kp+(i*g.kw+j)*C:]
+			d := dst[a*C : b*C]
+			for p := 0; p < b-a; p++ {
+				dd, ss := d[p*C:p*C+C], src[p*Kp:p*Kp+C]
+				for k := range dd {
+					dd[k] += ss[k]
 				}
 			}
 		}
@@ -408,145 +429,11 @@ func (g *thinGather) addRow3(dst, tb []float32, i int) {
 	}
 }
 
-// thinBackward is Backward for a convolution on both thin paths (stacked
-// patches, stride 1): one pass over the pixels, split across the cores in
-// chunks of stackedKernelTile pixels that stay in L2, does everything that
-// reads dz:
-//
-//	dz chunk = dy ⊙ [y > 0]  (ReLU fused; else dy itself)
-//	[dKernel; dBias] partial += tileᵀ · dz chunk   (tile: the chunk's stacked patch rows, then a 1)
-//	dP rows          = dz chunk · kernelᵀ            (Kp wide, as thinInputGradient)
-//
-// so dz is never written to memory nor read back from it by the two GEMMs.
-// The column of ones appended to the patch rows makes row K of the first
-// GEMM's result Σ_rows dz = dBias, and (for K = 27) fills the second MR row
-// panel of its 28 rows (no edge tile) instead of a separate sweep of Axpys.
-// The pixels go in tiles of whole output rows whose dP (~4 MB) is then
-// gathered into dx as in thinInputGradient. Per-core partial sums are
-// added in core order, so results do not depend on timing.
-func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
-	s := &c.stk
-	K, cout := c.kh*c.kw*c.cin, c.cout
-	Kp := (K + 31) / 32 * 32
-	OH, OW := gh.out, gw.out
-	workers := runtime.GOMAXPROCS(0)
-	f := &c.fused
-	f.c, f.dy, f.db, f.wantW, f.Kp = c, dy, db, wantW, Kp // f.dzc and f.band kept across calls
-	if len(f.dzc) < workers {
-		f.dzc = make([][]float32, workers)
-	}
-	if len(s.tiles) < workers {
-		s.tiles = make([][]float32, workers)
-	}
-	K1 := K + 1 // patch row and a 1 (dBias)
-	if wantW {
-		// Stacked per chunk in runRange (a few output rows, in L2), not whole.
-		c.stackLayout(c.x.Data, H, W, gh, gw)
-		if len(f.band) < workers {
-			f.band = make([][]float32, workers)
-		}
-		c.dwT = ensure(c.dwT, workers*K1*cout)
-		clear(c.dwT)
-	}
-	var dxT *tensor.Tensor
-	g := &c.gather
-	rowsPerTile := N * OH
-	if c.inputGrad {
-		t, zeroed := c.gradInput(c.xShape)
-		if !zeroed {
-			t.Zero()
-		}
-		dxT = t
-		rowsPerTile = c.prepareThinGather(t.Data, N, H, W, K, Kp, gh, gw)
-	}
-	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
-		R1 := min(R0+rowsPerTile, N*OH)
-		f.r0 = R0 * OW
-		if c.inputGrad {
-			f.dP = c.tile[:(R1-R0)*OW*Kp]
-		}
-		parallelRange((R1-R0)*OW, f, &f.wg)
-		if !c.inputGrad {
-			continue
-		}
-		n0, oh0 := R0/OH, R0%OH
-		n1, oh1 := (R1-1)/OH, (R1-1)%OH
-		Q0 := n0*H + min(max(oh0-g.pt, 0), H)
-		Q1 := n1*H + min(max(oh1-g.pt+(g.kh-1)*g.dh+1, 0), H)
-		g.tile, g.R0, g.R1, g.Q0 = f.dP, R0, R1, Q0
-		if Q1 > Q0 {
-			parallelRange(Q1-Q0, g, &g.wg)
-		}
-	}
-	g.dx, g.tile = nil, nil
-	f.c, f.dy, f.db, f.dP = nil, nil, nil, nil
-	s.x = nil
-	if wantW {
-		p0 := c.dwT[:K1*cout]
-		for q := 1; q < workers; q++ {
-			kernels.Axpy(1, c.dwT[q*K1*cout:(q+1)*K1*cout], p0)
-		}
-		permuteKernel(gradFor(c.Kernel).Data, p0, c.kh, c.kw, c.cin, cout, false)
-		if db != nil { // db is only asked for with wantW
-			copy(db, p0[K*cout:])
-		}
-	}
-	return dxT
-}
-
-// thinFused is one tile of a thinBackward call, shared by the cores.
-type thinFused struct {
-	c      *Conv2D
-	dy, db []float32
-	dP     []float32   // the tile's patch gradients, Kp wide (nil without dx)
-	dzc    [][]float32 // per-core dz chunk
-	band   [][]float32 // per-core stacked input rows of the chunk
-	r0     int         // first pixel of the tile
-	Kp     int
-	wantW  bool
-	wg     sync.WaitGroup
-}
-
-// runRange processes pixels r0+lo … r0+hi−1 in L2-sized chunks.
-func (f *thinFused) runRange(worker, lo, hi int) {
-	c, s := f.c, &f.c.stk
-	K, cout, Kp := c.kh*c.kw*c.cin, c.cout, f.Kp
-	T := min(stackedKernelTile, hi-lo)
-	for a := lo; a < hi; a += T {
-		tr := min(T, hi-a)
-		r := f.r0 + a // global pixel index
-		dz := f.dy[r*cout : (r+tr)*cout]
-		if c.opt.ReLU {
-			f.dzc[worker] = ensure(f.dzc[worker], T*cout)
-			buf := f.dzc[worker][:tr*cout]
-			kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
-			dz = buf
-		}
-		if f.wantW {
-			K1 := K + 1
-			s.tiles[worker] = ensure(s.tiles[worker], T*K1)
-			tile := s.tiles[worker][:tr*K1]
-			// The chunk's output rows [qa, qb], stacked, then its patch rows.
-			qa, qb := r/s.OW, (r+tr-1)/s.OW
-			rowLen := s.WP * s.kh * s.C
-			f.band[worker] = ensure(f.band[worker], (qb-qa+1)*rowLen)
-			s.fillRows(f.band[worker], qa, qb+1)
-			s.copyRowsFrom(f.band[worker], qa, tile, K1, r, tr)
-			for t := range tr {
-				tile[t*K1+K] = 1
-			}
-			kernels.SgemmSerial(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout)
-		}
-		if f.dP != nil {
-			kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, f.dP[a*Kp:(a+tr)*Kp], Kp)
-		}
-	}
-}
-
 // prepareThinGather readies the dx gather of the thin paths: c.wtp =
-// kernelᵀ (cout × Kp, columns K..Kp zero), the dP tile buffer for tiles of
-// rowsPerTile output rows (~4 MB of dP) and c.gather aimed at dx.
-func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axisGeom) (rowsPerTile int) {
+// kernelᵀ (cout × Kp, columns K..Kp zero), c.gather aimed at dx and, with
+// withTile, the dP tile buffer for tiles of rowsPerTile output rows (~4 MB
+// of dP).
+func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axisGeom, withTile bool) (rowsPerTile int) {
 	cout, w := c.cout, c.Kernel.Value.Data
 	c.wtp = ensure(c.wtp, cout*Kp)
 	for m := range cout {
@@ -558,7 +445,9 @@ func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axis
 	}
 	OH, OW := gh.out, gw.out
 	rowsPerTile = max(1, (1<<20)/(Kp*OW))
-	c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+	if withTile {
+		c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+	}
 	c.gather = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
 		dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
 	return rowsPerTile

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/gotransfer/gotransfer/tensor"
@@ -62,33 +63,73 @@ func TestStackedForwardBands(t *testing.T) {
 	}
 }
 
-// TestThinBackwardChunks compares the fused thin backward (stacked patches
-// built per chunk of pixels, chunks crossing output rows and split across
-// the cores) with the general path (stackedMaxK = 0) on images large enough
-// for many chunks: dKernel, dBias and dx.
+// TestThinBackwardChunks compares the fused thin backward (output rows
+// split across the cores in ranges walked chunk by chunk, dx rows shared by
+// two ranges gathered into side rows) with the general path (stackedMaxK =
+// 0): dKernel, dBias and dx, on images large enough for many chunks, with
+// 1, 2 and 3 cores, chunks spanning several images, 'valid' padding,
+// dilated rows, a 5×3 kernel, no ReLU, and a frozen layer (dx only) or no
+// dx (first layer).
 func TestThinBackwardChunks(t *testing.T) {
 	defer func(v int) { stackedMaxK = v }(stackedMaxK)
-	for ci, c := range []struct{ N, H, W, cin, cout int }{{1, 70, 67, 3, 16}, {2, 45, 50, 2, 8}} {
-		rng := tensor.NewRNG(uint64(ci + 21))
-		x := randTensor(rng, c.N, c.H, c.W, c.cin)
-		var grads [2][][]float32
-		for run, maxK := range []int{stackedMaxK, 0} {
-			stackedMaxK = maxK
-			l := NewConv2D("conv", 3, 3, c.cin, c.cout, ConvOptions{Padding: "same", ReLU: true, Algorithm: ConvDirect})
-			InitParams(l, tensor.NewRNG(5))
-			tensor.Uniform(l.Bias.Value, -0.2, 0.2, tensor.NewRNG(6))
-			y := l.Forward(x, true)
-			dy := randTensor(tensor.NewRNG(7), y.Shape...)
-			dx := l.Backward(dy)
-			grads[run] = [][]float32{l.Kernel.Grad.Data, l.Bias.Grad.Data, dx.Data}
-		}
-		for i, name := range []string{"dKernel", "dBias", "dx"} {
-			for k, v := range grads[0][i] {
-				w := grads[1][i][k]
-				if math.Abs(float64(v-w)) > 1e-3*(1+math.Abs(float64(w))) {
-					t.Fatalf("case %d: %s[%d] = %g, general path %g", ci, name, k, v, w)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	cases := []struct {
+		N, H, W, cin, cout, kh, kw, dh int
+		padding                        string
+		relu, frozen, noDx             bool
+	}{
+		{1, 70, 67, 3, 16, 3, 3, 1, "same", true, false, false},
+		{2, 45, 50, 2, 8, 3, 3, 1, "same", true, false, false},
+		{3, 12, 20, 3, 8, 3, 3, 1, "same", true, false, false},    // a core's range is one chunk over images
+		{2, 30, 33, 3, 8, 3, 3, 2, "same", true, false, false},    // dilated rows: dx rows shared 2 apart
+		{2, 26, 31, 3, 12, 5, 3, 1, "valid", false, false, false}, // tall kernel, no padding, no ReLU
+		{2, 40, 24, 3, 8, 3, 3, 1, "same", true, true, false},     // frozen: dx only
+		{2, 40, 24, 3, 8, 3, 3, 1, "same", true, false, true},     // first layer: no dx
+	}
+	for ci, c := range cases {
+		for _, procs := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("case%d_procs%d", ci, procs), func(t *testing.T) {
+				runtime.GOMAXPROCS(procs)
+				rng := tensor.NewRNG(uint64(ci + 21))
+				x := randTensor(rng, c.N, c.H, c.W, c.cin)
+				var grads [2][][]float32
+				for run, maxK := range []int{64, 0} {
+					stackedMaxK = maxK
+					l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{Padding: c.padding, DilationH: c.dh,
+						ReLU: c.relu, Algorithm: ConvDirect})
+					InitParams(l, tensor.NewRNG(5))
+					tensor.Uniform(l.Bias.Value, -0.2, 0.2, tensor.NewRNG(6))
+					l.SetTrainable(!c.frozen)
+					l.SetBackwardPlan(true, !c.noDx)
+					y := l.Forward(x, true)
+					if gh, gw, _ := l.geometry(x.Shape); run == 0 && !(l.stackedPays(gw) && l.thinGradPays(gh, gw)) {
+						t.Fatal("case should take the thin backward")
+					}
+					dy := randTensor(tensor.NewRNG(7), y.Shape...)
+					dx := l.Backward(dy)
+					grads[run] = nil
+					if !c.frozen {
+						grads[run] = append(grads[run], l.Kernel.Grad.Data, l.Bias.Grad.Data)
+					}
+					if !c.noDx {
+						grads[run] = append(grads[run], dx.Data)
+					} else if dx != nil {
+						t.Fatal("dx computed without inputGrad")
+					}
 				}
-			}
+				names := []string{"dKernel", "dBias", "dx"}
+				if c.frozen {
+					names = names[2:]
+				}
+				for i := range grads[1] {
+					for k, v := range grads[0][i] {
+						w := grads[1][i][k]
+						if math.Abs(float64(v-w)) > 1e-3*(1+math.Abs(float64(w))) {
+							t.Fatalf("%s[%d] = %g, general path %g", names[i], k, v, w)
+						}
+					}
+				}
+			})
 		}
 	}
 }

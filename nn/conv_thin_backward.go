@@ -1,0 +1,183 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gotransfer/gotransfer/kernels"
+	"github.com/gotransfer/gotransfer/tensor"
+)
+
+// thinBackward is Backward for a convolution on both thin paths (stacked
+// patches, stride 1). The output rows are split across the cores in
+// contiguous ranges; each core walks its range in chunks of whole output
+// rows (about stackedKernelTile pixels, so a chunk's dz and dP stay in L2)
+// and does, per chunk, everything that reads dz:
+//
+//	dz chunk = dy ⊙ [y > 0]                           (ReLU fused; else dy itself)
+//	[dKernel; dBias] partial += tileᵀ · dz chunk        (tile: the chunk's stacked patch rows, then a 1)
+//	dP chunk = dz chunk · kernelᵀ                       (Kp wide, as thinInputGradient)
+//	dx rows the chunk reaches += its dP taps           (thinGather.addRow)
+//
+// so neither dz nor dP is ever written to memory and read back. The column
+// of ones appended to the patch rows makes row K of the first GEMM's result
+// Σ_rows dz = dBias, and (for K = 27) fills the second MR row panel of its
+// 28 rows (no edge tile) instead of a separate sweep of Axpys.
+//
+// Two cores' ranges reach a few common dx rows (kh − 1 at each boundary):
+// a core adds its taps for a dx row that output rows outside its range
+// also reach into a private side row, and the side rows are added into dx
+// in core order after the cores finish; all other dx rows are written by
+// one core only. Per-core dKernel partials are summed in core order too, so
+// results do not depend on timing.
+func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
+	s := &c.stk
+	K, cout := c.kh*c.kw*c.cin, c.cout
+	Kp := (K + 31) / 32 * 32
+	OH, OW := gh.out, gw.out
+	workers := runtime.GOMAXPROCS(0)
+	f := &c.fused
+	f.c, f.dy, f.db, f.wantW, f.Kp = c, dy, db, wantW, Kp // per-core buffers kept across calls
+	f.chunkRows = max(1, stackedKernelTile/OW)
+	if len(f.cores) < workers {
+		f.cores = make([]thinCore, workers)
+	}
+	if len(s.tiles) < workers {
+		s.tiles = make([][]float32, workers)
+	}
+	K1 := K + 1 // patch row and a 1 (dBias)
+	if wantW {
+		// Stacked per chunk in runRange (a few output rows, in L2), not whole.
+		c.stackLayout(c.x.Data, H, W, gh, gw)
+		c.dwT = ensure(c.dwT, workers*K1*cout)
+		clear(c.dwT)
+	}
+	var dxT *tensor.Tensor
+	f.dx = nil
+	if c.inputGrad {
+		t, zeroed := c.gradInput(c.xShape)
+		if !zeroed {
+			t.Zero()
+		}
+		dxT = t
+		c.prepareThinGather(t.Data, N, H, W, K, Kp, gh, gw, false)
+		f.dx = t.Data
+	}
+	for w := range f.cores {
+		f.cores[w].sides = f.cores[w].sides[:0]
+	}
+	parallelRange(N*OH, f, &f.wg)
+	if c.inputGrad {
+		rowLen := W * c.cin
+		for w := range f.cores { // side rows in core order
+			for _, sd := range f.cores[w].sides {
+				kernels.Axpy(1, sd.row, f.dx[sd.Q*rowLen:(sd.Q+1)*rowLen])
+			}
+		}
+	}
+	f.c, f.dy, f.db, f.dx = nil, nil, nil, nil
+	s.x = nil
+	if wantW {
+		p0 := c.dwT[:K1*cout]
+		for q := 1; q < workers; q++ {
+			kernels.Axpy(1, c.dwT[q*K1*cout:(q+1)*K1*cout], p0)
+		}
+		permuteKernel(gradFor(c.Kernel).Data, p0, c.kh, c.kw, c.cin, cout, false)
+		if db != nil { // db is only asked for with wantW
+			copy(db, p0[K*cout:])
+		}
+	}
+	return dxT
+}
+
+// thinFused is the running thinBackward call, shared by the cores.
+type thinFused struct {
+	c         *Conv2D
+	dy, db    []float32
+	dx        []float32 // nil without dx
+	cores     []thinCore
+	chunkRows int // output rows per chunk
+	Kp        int
+	wantW     bool
+	wg        sync.WaitGroup
+}
+
+// thinCore is one core's scratch, kept across calls.
+type thinCore struct {
+	dz, band, dP []float32 // the chunk's dz, stacked input rows and patch gradients
+	sides        []sideRow // dx rows shared with another core's range
+	spare        [][]float32
+}
+
+// sideRow is a core's private copy of the taps it adds into dx row Q.
+type sideRow struct {
+	Q   int
+	row []float32
+}
+
+// side returns core's side row for dx row Q (zeroed when new), rowLen floats.
+func (tc *thinCore) side(Q, rowLen int) []float32 {
+	for _, sd := range tc.sides {
+		if sd.Q == Q {
+			return sd.row
+		}
+	}
+	var row []float32
+	if k := len(tc.sides); k < len(tc.spare) {
+		row = tc.spare[k]
+	}
+	row = ensure(row, rowLen)
+	clear(row)
+	if k := len(tc.sides); k < len(tc.spare) {
+		tc.spare[k] = row
+	} else {
+		tc.spare = append(tc.spare, row)
+	}
+	tc.sides = append(tc.sides, sideRow{Q, row})
+	return row
+}
+
+// runRange processes output rows [lo, hi) (q = n·OH + oh) chunk by chunk.
+func (f *thinFused) runRange(worker, lo, hi int) {
+	c, s, tc := f.c, &f.c.stk, &f.cores[worker]
+	K, cout, Kp, OW := c.kh*c.kw*c.cin, c.cout, f.Kp, f.c.stk.OW
+	g := &c.gather
+	rowLen := g.W * g.C
+	for qa := lo; qa < hi; qa += f.chunkRows {
+		qb := min(qa+f.chunkRows, hi)
+		r, tr := qa*OW, (qb-qa)*OW // first pixel, pixels
+		dz := f.dy[r*cout : (r+tr)*cout]
+		if c.opt.ReLU {
+			tc.dz = ensure(tc.dz, f.chunkRows*OW*cout)
+			buf := tc.dz[:tr*cout]
+			kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
+			dz = buf
+		}
+		if f.wantW {
+			K1 := K + 1
+			s.tiles[worker] = ensure(s.tiles[worker], f.chunkRows*OW*K1)
+			tile := s.tiles[worker][:tr*K1]
+			tc.band = ensure(tc.band, (qb-qa)*s.WP*s.kh*s.C)
+			s.fillRows(tc.band, qa, qb)
+			s.copyRowsFrom(tc.band, qa, tile, K1, r, tr)
+			for t := range tr {
+				tile[t*K1+K] = 1
+			}
+			kernels.SgemmSerial(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout)
+		}
+		if f.dx == nil {
+			continue
+		}
+		tc.dP = ensure(tc.dP, f.chunkRows*OW*Kp)
+		dP := tc.dP[:tr*Kp]
+		kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, dP, Kp)
+		Q0, Q1 := g.dxRows(qa, qb)
+		for Q := Q0; Q < Q1; Q++ {
+			dst := f.dx[Q*rowLen : (Q+1)*rowLen]
+			if a, b := g.outRows(Q); a < b && (a < lo || b > hi) {
+				dst = tc.side(Q, rowLen) // reached from outside [lo, hi) too
+			}
+			g.addRow(dst, Q, dP, qa, qb)
+		}
+	}
+}
