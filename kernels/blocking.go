@@ -115,8 +115,8 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 				ar.shA.start(j.nextPanelLines(ir+mr, min(mr, m1-ir-mr), pc, kcur), calls)
 				for jr := 0; jr < ncur; jr += nr {
 					// plans live in the arena: on the stack they would escape through lv.kernel
-					ar.pf[0] = ar.shA.next()
-					ar.pf[1] = ar.shB.next()
+					ar.aux.pf[0] = ar.shA.next()
+					ar.aux.pf[1] = ar.shB.next()
 					ncr := min(nr, ncur-jr)
 					bp := &bpanel[jr*kcur]
 					var bias *float32
@@ -126,17 +126,17 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 					inPlace := inPlaceB && ncr == nr
 					if mcur == mr && ncr == nr {
 						if inPlace {
-							lv.kernelDB(kcur, ap, lda, &j.b[pc*j.ldb+jc+jr], &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf, j.ldb)
+							lv.kernelDB(kcur, ap, lda, &j.b[pc*j.ldb+jc+jr], &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.aux, j.ldb)
 						} else {
-							kernel(kcur, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
+							kernel(kcur, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.aux)
 						}
 						continue
 					}
 					// Edge tile: full kernel into the scratch tile, then merge.
 					if inPlace {
-						lv.kernelDB(kcur, ap, lda, &j.b[pc*j.ldb+jc+jr], &ar.tile[0], nr, 0, nil, 0, &ar.pf, j.ldb)
+						lv.kernelDB(kcur, ap, lda, &j.b[pc*j.ldb+jc+jr], &ar.tile[0], nr, 0, nil, 0, &ar.aux, j.ldb)
 					} else {
-						kernel(kcur, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
+						kernel(kcur, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.aux)
 					}
 					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
 				}
@@ -213,6 +213,10 @@ type planShares struct {
 func (sh *planShares) start(pl panelLines, calls int) {
 	*sh = planShares{pl: pl, total: pl.lines * pl.rows}
 	if sh.total == 0 {
+		return
+	}
+	if calls == 1 { // one kernel call per A micro-panel (n ≤ NR): no divisions
+		sh.per, sh.perRows = sh.total, pl.rows
 		return
 	}
 	sh.per = (sh.total + calls - 1) / calls

@@ -10,6 +10,7 @@
 //
 //	acc[i][j] = sum_p A[i][p] * B[p][j]
 //	C[i][j]   = acc[i][j] (+ beta*C[i][j] when flags&1) (+ bias[j]) (then max(.,0) when flags&2)
+//	mask row i, bit j = C[i][j] > 0   (AVX-512 only, when flags&4; see kernelAux)
 //
 // Each A element is broadcast into a register (VBROADCASTSS) and feeds the
 // FMAs of one tile row; B rows are vector loads. Each loop iteration also
@@ -86,10 +87,10 @@ func rowAddr(i, off int) string {
 	}
 }
 
-// pfSetup loads the prefetch plan: AX = next line, R10 = lines left in the
+// pfSetup loads the prefetch plan (aux.pf): AX = next line, R10 = lines left in the
 // current row, R11 = lines left in total (0 = no prefetching).
 func pfSetup(prefix string) {
-	p("\tMOVQ pf+72(FP), R12")
+	p("\tMOVQ aux+72(FP), R12")
 	p("\tMOVQ 0(R12), AX")
 	p("\tMOVQ 8(R12), R10")
 	p("\tMOVQ 32(R12), R11")
@@ -130,11 +131,11 @@ func avx512() {
 	curMR = mr
 	acc := func(i, h int) string { return fmt.Sprintf("Z%d", 4+2*i+h) }
 	if directB {
-		p("// func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan, ldb int)")
+		p("// func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)")
 		p("// B is read in place: row p of the micro-panel at b + p*ldb floats.")
 		p("TEXT ·sgemmKernel14x32AVX512DB(SB), NOSPLIT, $0-88")
 	} else {
-		p("// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)")
+		p("// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)")
 		p("TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80")
 	}
 	p("\tMOVQ k+0(FP), CX")
@@ -264,6 +265,23 @@ func avx512() {
 		p("\tVMAXPS Z2, %s, %s", acc(i, 1), acc(i, 1))
 	}
 	p("avx512_norelu:")
+	// C > 0 as bits: two 16-bit words per row at aux.mask + i·aux.ldm
+	p("\tTESTQ $4, R12")
+	p("\tJEQ avx512_nomask")
+	p("\tMOVQ aux+72(FP), AX")
+	p("\tMOVQ 128(AX), BX")
+	p("\tMOVQ 120(AX), AX")
+	p("\tVPXORD Z2, Z2, Z2")
+	for i := 0; i < mr; i++ {
+		p("\tVCMPPS $0x11, %s, Z2, K1", acc(i, 0))
+		p("\tVCMPPS $0x11, %s, Z2, K2", acc(i, 1))
+		p("\tKMOVW K1, (AX)")
+		p("\tKMOVW K2, 2(AX)")
+		if i < mr-1 {
+			p("\tADDQ BX, AX")
+		}
+	}
+	p("avx512_nomask:")
 	for i := 0; i < mr; i++ {
 		p("\tVMOVUPS %s, (R10)", acc(i, 0))
 		p("\tVMOVUPS %s, 64(R10)", acc(i, 1))
@@ -282,7 +300,7 @@ func avx2() {
 	const mr, unroll = 6, 4
 	curMR = mr
 	acc := func(i, h int) string { return fmt.Sprintf("Y%d", 4+2*i+h) }
-	p("// func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)")
+	p("// func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)")
 	p("TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-80")
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), SI")

@@ -12,12 +12,13 @@ var genericLevel = &kernelLevel{
 // genericVec are the pure-Go small kernels (vector_generic.go).
 var genericVec = vecKernels{
 	axpy: axpyGo, scale: scaleGo, add: addGo, relu: reluGo,
-	reluBackward: reluBackwardGo, sum: sumGo, dot: dotGo,
+	reluBackward: reluBackwardGo,
+	reluMask:     reluMaskGo, reluBackwardMask: reluBackwardMaskGo, sum: sumGo, dot: dotGo,
 }
 
 // sgemmKernel4x4Go is the pure-Go micro-kernel (see microKernel): a 4×4
 // tile computed as two 2×4 register blocks.
-func sgemmKernel4x4Go(k int, ap *float32, lda int, bp *float32, cp *float32, ldc int, beta float32, biasp *float32, flags int, _ *[3]prefetchPlan) {
+func sgemmKernel4x4Go(k int, ap *float32, lda int, bp *float32, cp *float32, ldc int, beta float32, biasp *float32, flags int, _ *kernelAux) {
 	if k <= 0 {
 		k = 0
 	}

@@ -59,15 +59,18 @@ import (
 //
 // c points at C[0][0] with row stride ldc elements; bias is nil or NR floats.
 // With flagBeta unset C is only written, never read (NaN in C is harmless).
-// While it computes, the kernel prefetches (into L2) the lines that pf[0]
-// then pf[1] describe (pf[2] is always empty): parts of the sources of the
-// next A micro-panel and the next B panel, so that packing them does not wait
-// on memory.
-type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+// While it computes, the kernel prefetches (into L2) the lines that
+// aux.pf[0] then aux.pf[1] describe (aux.pf[2] is always empty): parts of
+// the sources of the next A micro-panel and the next B panel, so that
+// packing them does not wait on memory. With flagMask (on levels whose
+// maskInKernel is set) it also writes the bits of C[i][j] > 0 (NaN: 0) to
+// aux.mask: row i's NR/16 words from byte aux.mask + i·aux.ldm, bit j%16 of
+// word j/16 (kernels.ReluMask's layout), while the tile is in registers.
+type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
 // microKernelDB is a microKernel whose B micro-panel is read in place,
 // row p at b[p*ldb:][:NR] (row-major B with row stride ldb floats).
-type microKernelDB func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan, ldb int)
+type microKernelDB func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 
 // prefetchPlan is a run of cache lines laid out as rows: start at ptr, take
 // first lines, then jump bytes further, then lines per row, until total
@@ -80,9 +83,19 @@ type prefetchPlan struct {
 	total int     // lines to prefetch
 }
 
+// kernelAux is a micro-kernel call's side information, read by the
+// assembly at fixed offsets: the prefetch plans (bytes 0–119), then the
+// mask pointer (120) and row stride in bytes (128) for flagMask.
+type kernelAux struct {
+	pf   [3]prefetchPlan
+	mask *uint16
+	ldm  int
+}
+
 const (
 	flagBeta = 1 // add beta·C to the tile
 	flagReLU = 2 // clamp the tile at zero after bias
+	flagMask = 4 // write C > 0 as bits to aux.mask (maskInKernel levels)
 )
 
 // kernelLevel is one implementation level: its micro-kernel, tile shape,
@@ -109,7 +122,10 @@ type kernelLevel struct {
 	// kernelDB, when set, is kernel reading B in place instead of packed:
 	// element (p, j) of the B micro-panel at b[p*ldb+j] (see directB).
 	kernelDB microKernelDB
-	vec      vecKernels // small kernels
+	// maskInKernel: every micro-kernel of the level honours flagMask
+	// (NR a multiple of 16); elsewhere masks are computed after the product.
+	maskInKernel bool
+	vec          vecKernels // small kernels
 }
 
 // vecKernels are the small kernels of one level; each has a pure-Go twin in
@@ -120,8 +136,12 @@ type vecKernels struct {
 	add          func(dst, src []float32)
 	relu         func(dst, src []float32)
 	reluBackward func(dx, dy, y []float32)
-	sum          func(x []float32) float32
-	dot          func(x, y []float32) float32
+	// reluMask and reluBackwardMask see whole 16-float groups only
+	// (len(y) and len(dx) multiples of 16); the exported wrappers do the tail.
+	reluMask         func(mask []uint16, y []float32)
+	reluBackwardMask func(dx, dy []float32, mask []uint16)
+	sum              func(x []float32) float32
+	dot              func(x, y []float32) float32
 }
 
 // supported lists the levels this build and CPU support, best first; the

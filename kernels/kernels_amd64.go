@@ -8,35 +8,35 @@ import "github.com/klauspost/cpuid/v2"
 // packed layouts are described in pack.go; k counts packed columns of A.
 
 //go:noescape
-func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
 // The "DB" twin reads B in place: row p of the B micro-panel at b + p*ldb
 // floats (32 contiguous floats each), instead of a packed panel.
 
 //go:noescape
-func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan, ldb int)
+func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 
 // The "P" twins read the A micro-panel p-major (element (i, p) at
 // a[p*MR+i], lda ignored): the layout a transposed A packs into with row
 // copies (packAT*).
 
 //go:noescape
-func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
 //go:noescape
-func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
 //go:noescape
-func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *[3]prefetchPlan)
+func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
 // avx512Level: 14×32 zmm tile (28 accumulators). A micro-panel 14·kc floats
 // (≤ 22 KiB at kc = 384) stays in the 48 KiB L1d; the B panel kc·nc (≤ 1 MiB)
 // in the 2 MiB L2.
 var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
-	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx2Vec,
+	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx512Vec,
 	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512, packBT: packBT32AVX512,
-	kernelDB: sgemmKernel14x32AVX512DB,
+	kernelDB: sgemmKernel14x32AVX512DB, maskInKernel: true,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).
@@ -46,11 +46,21 @@ var avx2Level = &kernelLevel{
 	kernelP: sgemmKernel6x16AVX2P, packAT: packATAVX2,
 }
 
-// avx2Vec are the AVX2 small kernels of vector_amd64.s.
+// avx2Vec are the AVX2 small kernels of vector_amd64.s (the ReLU bit
+// masks in pure Go: they need AVX-512's mask registers to pay).
 var avx2Vec = vecKernels{
 	axpy: axpyAVX2, scale: scaleAVX2, add: addAVX2, relu: reluAVX2,
 	reluBackward: reluBackwardAVX2, sum: sumAVX2, dot: dotAVX2,
+	reluMask: reluMaskGo, reluBackwardMask: reluBackwardMaskGo,
 }
+
+// avx512Vec are avx2Vec with the ReLU bit masks in AVX-512 (compares into
+// and loads under mask registers, 16 floats per 16-bit word).
+var avx512Vec = func() vecKernels {
+	v := avx2Vec
+	v.reluMask, v.reluBackwardMask = reluMaskAVX512, reluBackwardMaskAVX512
+	return v
+}()
 
 func registerArch() {
 	if cpuid.CPU.Supports(cpuid.AVX512F) {
@@ -77,6 +87,16 @@ func reluAVX2(dst, src []float32)
 
 //go:noescape
 func reluBackwardAVX2(dx, dy, y []float32)
+
+// AVX-512 ReLU bit masks (vector_amd64.s) over whole 16-float groups:
+// reluMaskAVX512 writes len(y)/16 words, reluBackwardMaskAVX512 reads
+// len(dx)/16.
+
+//go:noescape
+func reluMaskAVX512(mask []uint16, y []float32)
+
+//go:noescape
+func reluBackwardMaskAVX512(dx, dy []float32, mask []uint16)
 
 //go:noescape
 func sumAVX2(x []float32) float32

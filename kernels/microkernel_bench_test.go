@@ -46,7 +46,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 				for i := range bp {
 					bp[i] = float32(i%5) * 0.5
 				}
-				var pf [3]prefetchPlan
+				var aux kernelAux
 				tileFlops := 2 * float64(lv.mr*lv.nr*kc)
 				peak, peakFlops := fmaPeakZmm, 768.0
 				if lv.nr == 16 {
@@ -60,7 +60,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 					t0 := threadCPU()
 					for range reps {
 						for q := range panels {
-							lv.kernel(kc, &a[0], kc, &bp[q*kc*lv.nr], &c[q*lv.nr], ldc, 1, nil, flagBeta, &pf)
+							lv.kernel(kc, &a[0], kc, &bp[q*kc*lv.nr], &c[q*lv.nr], ldc, 1, nil, flagBeta, &aux)
 						}
 					}
 					t1 := threadCPU()
@@ -153,7 +153,7 @@ func BenchmarkKernelSustained(b *testing.B) {
 			for i := range bp {
 				bp[i] = float32(i%5) * 0.5
 			}
-			var pf [3]prefetchPlan
+			var aux kernelAux
 			tileFlops := 2 * float64(lv.mr*lv.nr*kc)
 			calls := max(1, int(ms*1e-3*200e9/tileFlops)) // ~ms at 200 GFLOP/s
 			peakIters := int(float64(calls) * tileFlops / 768)
@@ -161,7 +161,7 @@ func BenchmarkKernelSustained(b *testing.B) {
 			for b.Loop() {
 				t0 := threadCPU()
 				for range calls {
-					lv.kernel(kc, &a[0], kc, &bp[0], &c[0], lv.nr, 1, nil, flagBeta, &pf)
+					lv.kernel(kc, &a[0], kc, &bp[0], &c[0], lv.nr, 1, nil, flagBeta, &aux)
 				}
 				t1 := threadCPU()
 				fmaPeakZmm(peakIters)

@@ -138,9 +138,9 @@ func (j *gemmJob) packBRows(dst, row []float32, p0, kc, j0, cols, nr int) {
 // MR×NR tile for edges).
 type arena struct {
 	a, b, tile []float32
-	row        []float32       // one row of a RowSource B (packBRows)
-	pf         [3]prefetchPlan // the current kernel call's prefetch plans
-	shA, shB   planShares      // shares of the next A micro-panel and B panel (block)
+	row        []float32  // one row of a RowSource B (packBRows)
+	aux        kernelAux  // the current kernel call's prefetch plans and mask
+	shA, shB   planShares // shares of the next A micro-panel and B panel (block)
 }
 
 // ensureRow grows the RowSource-B row scratch to n floats.

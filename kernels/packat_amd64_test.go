@@ -64,9 +64,9 @@ func TestKernelPMatchesRowMajorKernel(t *testing.T) {
 				ldc := nr + 3
 				c0 := randMatrix(rng, mr, ldc)
 				want, got := slices.Clone(c0), slices.Clone(c0)
-				var pf [3]prefetchPlan
-				lv.kernel(k, &aRow[0], k, &b[0], &want[0], ldc, -0.5, &bias[0], flags, &pf)
-				lv.kernelP(k, &aP[0], 12345, &b[0], &got[0], ldc, -0.5, &bias[0], flags, &pf)
+				var aux kernelAux
+				lv.kernel(k, &aRow[0], k, &b[0], &want[0], ldc, -0.5, &bias[0], flags, &aux)
+				lv.kernelP(k, &aP[0], 12345, &b[0], &got[0], ldc, -0.5, &bias[0], flags, &aux)
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s: kernelP differs from kernel (k=%d flags=%d)", lv.name, k, flags)
 				}
@@ -124,8 +124,8 @@ func TestKernelPMatchesGoTwin(t *testing.T) {
 					}
 					want, got := slices.Clone(c0), slices.Clone(c0)
 					microKernelPGo(mr, nr, k, a, b, want, ldc, 2, bias, flags)
-					var pf [3]prefetchPlan
-					lv.kernelP(k, &a[0], 0, &b[0], &got[0], ldc, 2, biasp, flags, &pf)
+					var aux kernelAux
+					lv.kernelP(k, &a[0], 0, &b[0], &got[0], ldc, 2, biasp, flags, &aux)
 					for i := range mr {
 						for j := range nr {
 							mag := 2 * math.Abs(float64(c0[i*ldc+j]))
@@ -246,9 +246,9 @@ func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
 					}
 					want, got, same := slices.Clone(c0), slices.Clone(c0), slices.Clone(c0)
 					microKernelDBGo(mr, nr, k, a, lda, b, ldb, want, ldc, -0.5, bias, flags)
-					var pf [3]prefetchPlan
-					lv.kernelDB(k, &a[0], lda, &b[0], &got[0], ldc, -0.5, biasp, flags, &pf, ldb)
-					lv.kernel(k, &a[0], lda, &packed[0], &same[0], ldc, -0.5, biasp, flags, &pf)
+					var aux kernelAux
+					lv.kernelDB(k, &a[0], lda, &b[0], &got[0], ldc, -0.5, biasp, flags, &aux, ldb)
+					lv.kernel(k, &a[0], lda, &packed[0], &same[0], ldc, -0.5, biasp, flags, &aux)
 					if !slices.Equal(got, same) {
 						t.Fatalf("%s DB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
 					}

@@ -39,13 +39,20 @@ type Segments interface {
 // column block for the whole k, and each MR-row block of C is finished
 // segment by segment while it stays in L1: segments that are views are read
 // in place, zero segments are skipped, the others are packed through Rows.
-func SgemmSegmentsBiasReLU(m, n, k int, a Segments, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int) {
+//
+// mask, when not nil (relu only, n a multiple of 16, m·n/16 words),
+// receives C > 0 as bits in ReluMask's layout over the m×n matrix (bit
+// (i·n+j)%16 of word (i·n+j)/16): what a ReLU layer's backward pass needs,
+// written by the micro-kernel from registers on the avx512 level, by a
+// pass over C elsewhere.
+func SgemmSegmentsBiasReLU(m, n, k int, a Segments, b []float32, ldb int, bias []float32, relu bool, c []float32, ldc int, mask []uint16) {
 	checkShape(m, n, k)
 	checkMatrix("b", k, n, b, ldb)
 	checkMatrix("c", m, n, c, ldc)
 	if bias != nil && len(bias) < n {
 		panic(fmt.Sprintf("kernels: len(bias) = %d < n = %d", len(bias), n))
 	}
+	checkMask(mask, m, n, relu)
 	w := a.SegmentWidth()
 	if w <= 0 || k%w != 0 {
 		panic(fmt.Sprintf("kernels: segment width %d does not divide k = %d", w, k))
@@ -53,11 +60,52 @@ func SgemmSegmentsBiasReLU(m, n, k int, a Segments, b []float32, ldb int, bias [
 	if m == 0 || n == 0 {
 		return
 	}
+	lv := active.Load()
 	j := getJob()
-	j.gemmArgs = gemmArgs{lv: active.Load(), m: m, n: n, k: k, alpha: 1, seg: a,
+	j.gemmArgs = gemmArgs{lv: lv, m: m, n: n, k: k, alpha: 1, seg: a,
 		b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, bias: bias, relu: relu}
+	if lv.maskInKernel {
+		j.mask = mask
+	}
 	j.run()
 	j.release()
+	if mask != nil && !lv.maskInKernel {
+		for i := range m {
+			ReluMask(mask[i*n/16:(i+1)*n/16], c[i*ldc:i*ldc+n])
+		}
+	}
+}
+
+// checkMask panics unless mask is nil or fits an m×n ReLU output.
+func checkMask(mask []uint16, m, n int, relu bool) {
+	switch {
+	case mask == nil:
+	case !relu:
+		panic("kernels: a ReLU mask asked for without relu")
+	case n%16 != 0:
+		panic(fmt.Sprintf("kernels: ReLU mask needs n = %d to be a multiple of 16", n))
+	case len(mask) < m*n/16:
+		panic(fmt.Sprintf("kernels: len(mask) = %d < m·n/16 = %d", len(mask), m*n/16))
+	}
+}
+
+// maskFlags returns flags with flagMask added and aux aimed at the mask
+// words of the tile at C[i0, j0], when the job records a mask and this is
+// the tile's last pass.
+func (j *gemmJob) maskFlags(flags int, last bool, i0, j0 int, aux *kernelAux) int {
+	if j.mask == nil || !last {
+		return flags
+	}
+	aux.mask, aux.ldm = &j.mask[(i0*j.n+j0)/16], j.n/16*2
+	return flags | flagMask
+}
+
+// maskTile sets the mask bits of C[i0:i0+rows, j0:j0+cols] from C (an edge
+// tile, finished by mergeTile); j0 and cols are multiples of 16.
+func (j *gemmJob) maskTile(i0, rows, j0, cols int) {
+	for i := i0; i < i0+rows; i++ {
+		ReluMask(j.mask[(i*j.n+j0)/16:(i*j.n+j0+cols)/16], j.c[i*j.ldc+j0:i*j.ldc+j0+cols])
+	}
 }
 
 // maxSegments bounds k/width for the per-block segment table.
@@ -77,7 +125,7 @@ func (j *gemmJob) blockSegments(m0, m1, n0, n1 int, ar *arena) {
 	if len(ar.b) < j.k*nc {
 		ar.b = alignedFloats(j.k * nc)
 	}
-	ar.pf = [3]prefetchPlan{}
+	ar.aux = kernelAux{}
 	var data [maxSegments][]float32
 	var off, ld [maxSegments]int
 	var kind [maxSegments]SegmentKind
@@ -134,11 +182,15 @@ func (j *gemmJob) blockSegments(m0, m1, n0, n1 int, ar *arena) {
 						bias = &j.bias[jc+jr]
 					}
 					if mcur == mr && ncr == nr {
-						lv.kernel(w, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, flags, &ar.pf)
+						f := j.maskFlags(flags, last, ir, jc+jr, &ar.aux)
+						lv.kernel(w, ap, lda, bp, &j.c[ir*j.ldc+jc+jr], j.ldc, beta, bias, f, &ar.aux)
 						continue
 					}
-					lv.kernel(w, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.pf)
+					lv.kernel(w, ap, lda, bp, &ar.tile[0], nr, 0, nil, 0, &ar.aux)
 					j.mergeTile(ar.tile, nr, ir, mcur, jc+jr, ncr, beta, flags, last)
+					if j.mask != nil && last {
+						j.maskTile(ir, mcur, jc+jr, ncr)
+					}
 				}
 			}
 		}

@@ -53,13 +53,16 @@ func (d *denseSegments) Segment(i0, rows, s int) ([]float32, int, int, SegmentKi
 
 // TestSgemmSegmentsBiasReLU checks the segment driver against a float64
 // reference with view, packed and zero (skipped) segments, edge tiles, all
-// segments zero for some rows, NaN in C and every epilogue.
+// segments zero for some rows, NaN in C and every epilogue; with ReLU and
+// n a multiple of 16 it also records the ReLU mask, which must match C > 0
+// bit for bit (kernel-written on full tiles, Go-written on edge tiles) and
+// leave the words around it alone.
 func TestSgemmSegmentsBiasReLU(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
 		rng := newRNG(t)
 		shapes := [][4]int{ // m, n, k, w
 			{1, 1, 1, 1}, {14, 32, 48, 16}, {15, 33, 40, 8}, {200, 64, 576, 192}, {97, 70, 99, 33},
-			{301, 130, 1152, 384}, {60, 513, 40, 20}, {500, 64, 27, 9},
+			{301, 130, 1152, 384}, {60, 513, 40, 20}, {500, 64, 27, 9}, {45, 48, 27, 9},
 		}
 		for idx, s := range shapes {
 			for _, withBias := range []bool{false, true} {
@@ -90,7 +93,19 @@ func TestSgemmSegmentsBiasReLU(t *testing.T) {
 						}
 					}
 					got := slices.Clone(g.c)
-					SgemmSegmentsBiasReLU(m, n, k, d, b, ldb, bias, relu, g.cview(got), ldc)
+					var mask []uint16
+					const mguard = 5
+					if relu && n%16 == 0 {
+						mask = make([]uint16, m*n/16+2*mguard)
+						for i := range mask {
+							mask[i] = 0x5a5a
+						}
+					}
+					var inner []uint16
+					if mask != nil {
+						inner = mask[mguard : len(mask)-mguard]
+					}
+					SgemmSegmentsBiasReLU(m, n, k, d, b, ldb, bias, relu, g.cview(got), ldc, inner)
 					name := fmt.Sprintf("%s SgemmSegmentsBiasReLU m=%d n=%d k=%d w=%d bias=%v relu=%v", Level(), m, n, k, w, withBias, relu)
 					if d.bad.Load() {
 						t.Errorf("%s: Rows or Segment called out of range", name)
@@ -98,6 +113,21 @@ func TestSgemmSegmentsBiasReLU(t *testing.T) {
 					want, mag := rowsReference(m, n, k, 1, d.data, b, ldb, 0, nil, ldc, bias, relu)
 					compareC(t, name, g.cview(got), ldc, m, n, want, mag, k)
 					checkGuards(t, name, got, g.guard, m, n, ldc)
+					if mask != nil {
+						for q := range mask {
+							if (q < mguard || q >= len(mask)-mguard) && mask[q] != 0x5a5a {
+								t.Errorf("%s: mask word %d outside the mask overwritten", name, q-mguard)
+							}
+						}
+						for i := range m {
+							for jj := range n {
+								bit := inner[(i*n+jj)/16]>>((i*n+jj)%16)&1 != 0
+								if v := g.cview(got)[i*ldc+jj]; bit != (v > 0) {
+									t.Fatalf("%s: mask bit (%d, %d) = %v for C = %g", name, i, jj, bit, v)
+								}
+							}
+						}
+					}
 					if m >= 2*activeMR() && d.views.Load() == 0 {
 						t.Errorf("%s: no segment was read in place", name)
 					}

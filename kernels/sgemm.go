@@ -204,6 +204,7 @@ type gemmArgs struct {
 	ldc            int
 	bias           []float32 // nil or n floats, added on the last k pass
 	relu           bool      // clamp C at zero on the last k pass
+	mask           []uint16  // nil, or C > 0 as bits after the last pass (m×n, row-major, n%16 == 0)
 	pb             *PackedB  // when non-nil B is pre-packed (b unused)
 	serial         bool      // run on the calling goroutine only
 }

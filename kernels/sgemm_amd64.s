@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)
+// func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -88,7 +88,7 @@ TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
 	VPXORD Z31, Z31, Z31
-	MOVQ pf+72(FP), R12
+	MOVQ aux+72(FP), R12
 	MOVQ 0(R12), AX
 	MOVQ 8(R12), R10
 	MOVQ 32(R12), R11
@@ -489,6 +489,82 @@ avx512_nobias:
 	VMAXPS Z2, Z30, Z30
 	VMAXPS Z2, Z31, Z31
 avx512_norelu:
+	TESTQ $4, R12
+	JEQ avx512_nomask
+	MOVQ aux+72(FP), AX
+	MOVQ 128(AX), BX
+	MOVQ 120(AX), AX
+	VPXORD Z2, Z2, Z2
+	VCMPPS $0x11, Z4, Z2, K1
+	VCMPPS $0x11, Z5, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z6, Z2, K1
+	VCMPPS $0x11, Z7, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z8, Z2, K1
+	VCMPPS $0x11, Z9, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z10, Z2, K1
+	VCMPPS $0x11, Z11, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z12, Z2, K1
+	VCMPPS $0x11, Z13, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z14, Z2, K1
+	VCMPPS $0x11, Z15, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z16, Z2, K1
+	VCMPPS $0x11, Z17, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z18, Z2, K1
+	VCMPPS $0x11, Z19, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z20, Z2, K1
+	VCMPPS $0x11, Z21, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z22, Z2, K1
+	VCMPPS $0x11, Z23, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z24, Z2, K1
+	VCMPPS $0x11, Z25, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z26, Z2, K1
+	VCMPPS $0x11, Z27, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z28, Z2, K1
+	VCMPPS $0x11, Z29, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z30, Z2, K1
+	VCMPPS $0x11, Z31, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+avx512_nomask:
 	VMOVUPS Z4, (R10)
 	VMOVUPS Z5, 64(R10)
 	ADDQ R11, R10
@@ -533,7 +609,7 @@ avx512_norelu:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)
+// func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -575,7 +651,7 @@ TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-80
 	VXORPS Y13, Y13, Y13
 	VXORPS Y14, Y14, Y14
 	VXORPS Y15, Y15, Y15
-	MOVQ pf+72(FP), R12
+	MOVQ aux+72(FP), R12
 	MOVQ 0(R12), AX
 	MOVQ 8(R12), R10
 	MOVQ 32(R12), R11
@@ -798,7 +874,7 @@ avx2_norelu:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)
+// func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 // A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.
 TEXT ·sgemmKernel14x32AVX512P(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
@@ -883,7 +959,7 @@ TEXT ·sgemmKernel14x32AVX512P(SB), NOSPLIT, $0-80
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
 	VPXORD Z31, Z31, Z31
-	MOVQ pf+72(FP), R12
+	MOVQ aux+72(FP), R12
 	MOVQ 0(R12), AX
 	MOVQ 8(R12), R10
 	MOVQ 32(R12), R11
@@ -1284,6 +1360,82 @@ avx512p_nobias:
 	VMAXPS Z2, Z30, Z30
 	VMAXPS Z2, Z31, Z31
 avx512p_norelu:
+	TESTQ $4, R12
+	JEQ avx512p_nomask
+	MOVQ aux+72(FP), AX
+	MOVQ 128(AX), BX
+	MOVQ 120(AX), AX
+	VPXORD Z2, Z2, Z2
+	VCMPPS $0x11, Z4, Z2, K1
+	VCMPPS $0x11, Z5, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z6, Z2, K1
+	VCMPPS $0x11, Z7, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z8, Z2, K1
+	VCMPPS $0x11, Z9, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z10, Z2, K1
+	VCMPPS $0x11, Z11, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z12, Z2, K1
+	VCMPPS $0x11, Z13, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z14, Z2, K1
+	VCMPPS $0x11, Z15, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z16, Z2, K1
+	VCMPPS $0x11, Z17, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z18, Z2, K1
+	VCMPPS $0x11, Z19, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z20, Z2, K1
+	VCMPPS $0x11, Z21, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z22, Z2, K1
+	VCMPPS $0x11, Z23, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z24, Z2, K1
+	VCMPPS $0x11, Z25, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z26, Z2, K1
+	VCMPPS $0x11, Z27, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z28, Z2, K1
+	VCMPPS $0x11, Z29, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z30, Z2, K1
+	VCMPPS $0x11, Z31, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+avx512p_nomask:
 	VMOVUPS Z4, (R10)
 	VMOVUPS Z5, 64(R10)
 	ADDQ R11, R10
@@ -1328,7 +1480,7 @@ avx512p_norelu:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan)
+// func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 // A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.
 TEXT ·sgemmKernel6x16AVX2P(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
@@ -1371,7 +1523,7 @@ TEXT ·sgemmKernel6x16AVX2P(SB), NOSPLIT, $0-80
 	VXORPS Y13, Y13, Y13
 	VXORPS Y14, Y14, Y14
 	VXORPS Y15, Y15, Y15
-	MOVQ pf+72(FP), R12
+	MOVQ aux+72(FP), R12
 	MOVQ 0(R12), AX
 	MOVQ 8(R12), R10
 	MOVQ 32(R12), R11
@@ -1594,7 +1746,7 @@ avx2p_norelu:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, pf *prefetchPlan, ldb int)
+// func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 // B is read in place: row p of the micro-panel at b + p*ldb floats.
 TEXT ·sgemmKernel14x32AVX512DB(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), CX
@@ -1685,7 +1837,7 @@ TEXT ·sgemmKernel14x32AVX512DB(SB), NOSPLIT, $0-88
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
 	VPXORD Z31, Z31, Z31
-	MOVQ pf+72(FP), R12
+	MOVQ aux+72(FP), R12
 	MOVQ 0(R12), AX
 	MOVQ 8(R12), R10
 	MOVQ 32(R12), R11
@@ -2087,6 +2239,82 @@ avx512db_nobias:
 	VMAXPS Z2, Z30, Z30
 	VMAXPS Z2, Z31, Z31
 avx512db_norelu:
+	TESTQ $4, R12
+	JEQ avx512db_nomask
+	MOVQ aux+72(FP), AX
+	MOVQ 128(AX), BX
+	MOVQ 120(AX), AX
+	VPXORD Z2, Z2, Z2
+	VCMPPS $0x11, Z4, Z2, K1
+	VCMPPS $0x11, Z5, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z6, Z2, K1
+	VCMPPS $0x11, Z7, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z8, Z2, K1
+	VCMPPS $0x11, Z9, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z10, Z2, K1
+	VCMPPS $0x11, Z11, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z12, Z2, K1
+	VCMPPS $0x11, Z13, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z14, Z2, K1
+	VCMPPS $0x11, Z15, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z16, Z2, K1
+	VCMPPS $0x11, Z17, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z18, Z2, K1
+	VCMPPS $0x11, Z19, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z20, Z2, K1
+	VCMPPS $0x11, Z21, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z22, Z2, K1
+	VCMPPS $0x11, Z23, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z24, Z2, K1
+	VCMPPS $0x11, Z25, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z26, Z2, K1
+	VCMPPS $0x11, Z27, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z28, Z2, K1
+	VCMPPS $0x11, Z29, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+	ADDQ BX, AX
+	VCMPPS $0x11, Z30, Z2, K1
+	VCMPPS $0x11, Z31, Z2, K2
+	KMOVW K1, (AX)
+	KMOVW K2, 2(AX)
+avx512db_nomask:
 	VMOVUPS Z4, (R10)
 	VMOVUPS Z5, 64(R10)
 	ADDQ R11, R10

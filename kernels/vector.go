@@ -55,6 +55,44 @@ func ReluBackward(dx, dy, y []float32) {
 	}
 }
 
+// ReluMask records y > 0 as bits: bit i%16 of mask[i/16] is 1 where
+// y[i] > 0 (NaN gives 0), for i < len(y); the bits past len(y) in the last
+// word are 0. len(mask) must be (len(y)+15)/16. A fused-ReLU layer keeps
+// this mask, 1 bit per output, instead of its output for the backward pass.
+func ReluMask(mask []uint16, y []float32) {
+	if len(mask) != (len(y)+15)/16 {
+		panic(fmt.Sprintf("kernels: ReluMask: len(mask) = %d, want (len(y)+15)/16 = %d", len(mask), (len(y)+15)/16))
+	}
+	full := len(y) / 16 * 16
+	rm := active.Load().vec.reluMask
+	for i := 0; i < full; i += vecChunk {
+		e := min(i+vecChunk, full)
+		rm(mask[i/16:e/16], y[i:e])
+	}
+	if full < len(y) {
+		reluMaskGo(mask[full/16:], y[full:])
+	}
+}
+
+// ReluBackwardMask sets dx[i] = dy[i] where bit i%16 of mask[i/16] is set,
+// else 0: ReluBackward with the mask that ReluMask recorded for y. dx and
+// dy have equal length, dx may alias dy, len(mask) = (len(dx)+15)/16.
+func ReluBackwardMask(dx, dy []float32, mask []uint16) {
+	checkLen("ReluBackwardMask", len(dx), len(dy))
+	if len(mask) != (len(dx)+15)/16 {
+		panic(fmt.Sprintf("kernels: ReluBackwardMask: len(mask) = %d, want (len(dx)+15)/16 = %d", len(mask), (len(dx)+15)/16))
+	}
+	full := len(dx) / 16 * 16
+	back := active.Load().vec.reluBackwardMask
+	for i := 0; i < full; i += vecChunk {
+		e := min(i+vecChunk, full)
+		back(dx[i:e], dy[i:e], mask[i/16:e/16])
+	}
+	if full < len(dx) {
+		reluBackwardMaskGo(dx[full:], dy[full:], mask[full/16:])
+	}
+}
+
 // Axpy sets y[i] += alpha·x[i]; x and y have equal length.
 func Axpy(alpha float32, x, y []float32) {
 	checkLen("Axpy", len(x), len(y))

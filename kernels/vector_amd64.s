@@ -332,3 +332,84 @@ dot_done:
 	VMOVSS X0, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// func reluMaskAVX512(mask []uint16, y []float32)
+// mask[w] = bits of (0 < y[16w+b]) for b < 16 (ordered compare: NaN gives 0),
+// for w < len(y)/16; four words per iteration, then one at a time.
+TEXT ·reluMaskAVX512(SB), NOSPLIT, $0-48
+	MOVQ mask_base+0(FP), DI
+	MOVQ y_base+24(FP), SI
+	MOVQ y_len+32(FP), CX
+	SHRQ $4, CX
+	VPXORD Z0, Z0, Z0
+rmask_loop4:
+	CMPQ CX, $4
+	JLT  rmask_tail
+	VCMPPS $0x11, (SI), Z0, K1
+	VCMPPS $0x11, 64(SI), Z0, K2
+	VCMPPS $0x11, 128(SI), Z0, K3
+	VCMPPS $0x11, 192(SI), Z0, K4
+	KMOVW K1, (DI)
+	KMOVW K2, 2(DI)
+	KMOVW K3, 4(DI)
+	KMOVW K4, 6(DI)
+	ADDQ $256, SI
+	ADDQ $8, DI
+	SUBQ $4, CX
+	JMP  rmask_loop4
+rmask_tail:
+	TESTQ CX, CX
+	JEQ   rmask_done
+	VCMPPS $0x11, (SI), Z0, K1
+	KMOVW K1, (DI)
+	ADDQ $64, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  rmask_tail
+rmask_done:
+	VZEROUPPER
+	RET
+
+// func reluBackwardMaskAVX512(dx, dy []float32, mask []uint16)
+// dx[i] = bit i%16 of mask[i/16] ? dy[i] : 0 for i < len(dx)/16*16: dy loaded
+// under the mask with zeroing.
+TEXT ·reluBackwardMaskAVX512(SB), NOSPLIT, $0-72
+	MOVQ dx_base+0(FP), DI
+	MOVQ dx_len+8(FP), CX
+	MOVQ dy_base+24(FP), SI
+	MOVQ mask_base+48(FP), DX
+	SHRQ $4, CX
+rbmask_loop4:
+	CMPQ CX, $4
+	JLT  rbmask_tail
+	KMOVW (DX), K1
+	KMOVW 2(DX), K2
+	KMOVW 4(DX), K3
+	KMOVW 6(DX), K4
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVUPS.Z 128(SI), K3, Z2
+	VMOVUPS.Z 192(SI), K4, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $8, DX
+	SUBQ $4, CX
+	JMP  rbmask_loop4
+rbmask_tail:
+	TESTQ CX, CX
+	JEQ   rbmask_done
+	KMOVW (DX), K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $2, DX
+	DECQ CX
+	JMP  rbmask_tail
+rbmask_done:
+	VZEROUPPER
+	RET

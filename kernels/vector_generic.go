@@ -85,3 +85,27 @@ func dotGo(x, y []float32) float32 {
 	}
 	return (s[0] + s[1] + s[2] + s[3]) + (s[4] + s[5] + s[6] + s[7]) + t
 }
+
+// reluMaskGo: bit b of mask[w] = y[16w+b] > 0 (0 past len(y)).
+func reluMaskGo(mask []uint16, y []float32) {
+	for w := range mask {
+		var m uint16
+		for b := 0; b < 16 && w*16+b < len(y); b++ {
+			if y[w*16+b] > 0 {
+				m |= 1 << b
+			}
+		}
+		mask[w] = m
+	}
+}
+
+// reluBackwardMaskGo: dx[i] = dy[i] where bit i%16 of mask[i/16] is set, else 0.
+func reluBackwardMaskGo(dx, dy []float32, mask []uint16) {
+	for i := range dx {
+		if mask[i/16]>>(i%16)&1 != 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}

@@ -90,6 +90,33 @@ func TestVectorKernelsMatchGoTwins(t *testing.T) {
 				t.Errorf("%s ReluBackward: %v, pure Go twin gives %v", name, got, want)
 			}
 
+			// ReLU bit masks: the same bits as the Go twin (stale words
+			// overwritten), and masking dy by them is ReluBackward exactly.
+			mask, wantMask := make([]uint16, (n+15)/16), make([]uint16, (n+15)/16)
+			for i := range mask {
+				mask[i] = 0xa5a5
+			}
+			ReluMask(mask, e)
+			reluMaskGo(wantMask, e)
+			if !slices.Equal(mask, wantMask) {
+				t.Errorf("%s ReluMask: %x, pure Go twin gives %x", name, mask, wantMask)
+			}
+			got, want = slices.Clone(x), make([]float32, n)
+			ReluBackwardMask(got, y, mask)
+			reluBackwardMaskGo(want, y, mask)
+			if !sameBits(got, want) {
+				t.Errorf("%s ReluBackwardMask differs from the pure Go twin", name)
+			}
+			reluBackwardGo(want, y, e)
+			if !sameBits(got, want) {
+				t.Errorf("%s ReluBackwardMask(dy, ReluMask(y)) differs from ReluBackward(dy, y)", name)
+			}
+			inplace = slices.Clone(y)
+			ReluBackwardMask(inplace, inplace, mask)
+			if !sameBits(inplace, want) {
+				t.Errorf("%s ReluBackwardMask in place differs", name)
+			}
+
 			// Sum and Dot: same value up to float32 reassociation.
 			var sa, da float64
 			for i := range x {
@@ -147,6 +174,20 @@ func TestVectorGoTwinsDefinition(t *testing.T) {
 	if !slices.Equal(dst, []float32{0, 0, 3, 0, 5}) {
 		t.Errorf("reluBackwardGo = %v", dst)
 	}
+	// 18 values: bits 0..15 in word 0, 16..17 in word 1 (the rest 0).
+	vals := []float32{1, -1, 0, nan, 2, 3, -0.0, 1e-30, -5, 6, 7, 8, 0, 0, 0, 9, 4, -4}
+	mask := make([]uint16, 2)
+	reluMaskGo(mask, vals)
+	if mask[0] != 0b1000_1110_1011_0001 || mask[1] != 0b01 {
+		t.Errorf("reluMaskGo = %016b %016b", mask[0], mask[1])
+	}
+	dx := make([]float32, 18)
+	reluBackwardMaskGo(dx, vals, mask)
+	for i, v := range dx {
+		if want := float32(0); vals[i] > 0 && v != vals[i] || !(vals[i] > 0) && v != want {
+			t.Errorf("reluBackwardMaskGo[%d] = %v for y = %v", i, v, vals[i])
+		}
+	}
 	y := []float32{1, 2, 3}
 	axpyGo(2, []float32{1, 1, -1}, y)
 	if !slices.Equal(y, []float32{3, 4, 1}) {
@@ -167,6 +208,10 @@ func TestVectorPanicsOnLengthMismatch(t *testing.T) {
 		"Relu":         func() { Relu(make([]float32, 3), make([]float32, 2)) },
 		"ReluBackward": func() { ReluBackward(make([]float32, 3), make([]float32, 3), make([]float32, 2)) },
 		"AddBias":      func() { AddBias(make([]float32, 7), make([]float32, 2)) },
+		"ReluMask":     func() { ReluMask(make([]uint16, 1), make([]float32, 17)) },
+		"ReluBackwardMask": func() {
+			ReluBackwardMask(make([]float32, 17), make([]float32, 17), make([]uint16, 1))
+		},
 	} {
 		func() {
 			defer func() {

@@ -44,6 +44,8 @@ type Conv2D struct {
 	// backward state (only on training Forward with keep)
 	x      *tensor.Tensor // input, kept when the kernel is trainable (for dW)
 	y      *tensor.Tensor // output, kept when ReLU is fused (for the mask)
+	mask   []uint16       // y > 0 as bits (kernels.ReluMask), when maskOK
+	maskOK bool           // the stacked forward recorded mask for this y
 	xShape tensor.Shape   // input shape; nil when no backward state is kept
 	gh, gw axisGeom
 
@@ -161,6 +163,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 	N, H, W := x.Shape[0], x.Shape[1], x.Shape[2]
 	M, K := N*gh.out*gw.out, c.kh*c.kw*c.cin
 	y, _ := c.output(N, gh.out, gw.out, c.cout) // fully overwritten below
+	maskOK := false
 	w := c.Kernel.Value.Data
 	var bias []float32
 	if c.Bias != nil {
@@ -177,13 +180,23 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		// Thin input (short K): patch rows made contiguous in a stacked copy
 		// of x, band by band, and read in place by the micro-kernel (see
 		// conv_stacked.go and conv_stacked_band.go).
-		c.stackedForward(x.Data, y.Data, N, H, W, gh, gw, bias)
+		// With a fused ReLU it also records y > 0 as bits while each band
+		// is in L2, so that the backward reads 1 bit instead of y.
+		var mask []uint16
+		if c.opt.ReLU && c.cout%16 == 0 && c.retain(training) {
+			if n := M * c.cout / 16; cap(c.mask) < n {
+				c.mask = make([]uint16, n)
+			}
+			mask = c.mask[:M*c.cout/16]
+		}
+		c.stackedForward(x.Data, y.Data, N, H, W, gh, gw, bias, mask)
+		maskOK = mask != nil
 	} else {
 		// Implicit GEMM: patches are written straight into the GEMM's packing
 		// buffer; bias and ReLU are applied by the micro-kernel.
 		c.fwd = *c.patchesOf(x.Data, H, W, gh, gw)
 		if c.fwd.segmentsPay() {
-			kernels.SgemmSegmentsBiasReLU(M, c.cout, K, &c.fwd, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout)
+			kernels.SgemmSegmentsBiasReLU(M, c.cout, K, &c.fwd, w, c.cout, bias, c.opt.ReLU, y.Data, c.cout, nil)
 		} else {
 			if c.fwdRows == nil {
 				c.fwdRows = c.fwd.rows // bound once to &c.fwd: no allocation per call
@@ -192,7 +205,7 @@ func (c *Conv2D) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 		}
 		c.fwd.src = nil
 	}
-	c.x, c.y, c.xShape = nil, nil, nil
+	c.x, c.y, c.xShape, c.maskOK = nil, nil, nil, maskOK
 	if c.retain(training) {
 		c.shape = append(c.shape[:0], x.Shape...)
 		c.xShape, c.gh, c.gw = c.shape, gh, gw
@@ -479,7 +492,7 @@ func (c *Conv2D) inputGradient(dz []float32, N, H, W int, gh, gw axisGeom) *tens
 		g := &patches{src: dz, H: gh.out, W: gw.out, C: cout, OH: H, OW: W, kh: c.kh, kw: c.kw,
 			sh: 1, sw: 1, dh: gh.dilation, dw: gw.dilation, pt: gh.span() - 1 - gh.padBegin, pl: gw.span() - 1 - gw.padBegin}
 		if g.segmentsPay() {
-			kernels.SgemmSegmentsBiasReLU(N*H*W, cin, c.kh*c.kw*cout, g, c.wt, cin, nil, false, dx.Data, cin)
+			kernels.SgemmSegmentsBiasReLU(N*H*W, cin, c.kh*c.kw*cout, g, c.wt, cin, nil, false, dx.Data, cin, nil)
 		} else {
 			kernels.SgemmRows(N*H*W, cin, c.kh*c.kw*cout, 1, g.rows, c.wt, cin, 0, dx.Data, cin)
 		}

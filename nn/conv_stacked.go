@@ -368,6 +368,18 @@ func (g *thinGather) outRows(Q int) (a, b int) {
 func (g *thinGather) addRow(dst []float32, Q int, tile []float32, R0, R1 int) {
 	C, Kp := g.C, g.Kp
 	n, ih := Q/g.H, Q%g.H
+	if C == 3 && g.kw == 3 && g.dw == 1 && Kp == 32 && g.kh <= 3 {
+		// VGG's first layer: all kernel rows in one pass over the dx row.
+		var tbs [3][]float32
+		for i := range g.kh {
+			oh := ih + g.pt - i*g.dh
+			if R := n*g.OH + oh; oh >= 0 && oh < g.OH && R >= R0 && R < R1 {
+				tbs[i] = tile[(R-R0)*g.OW*Kp : (R-R0+1)*g.OW*Kp]
+			}
+		}
+		g.addRows3x3(dst, &tbs)
+		return
+	}
 	for i := range g.kh {
 		oh := ih + g.pt - i*g.dh
 		R := n*g.OH + oh
@@ -396,6 +408,73 @@ func (g *thinGather) addRow(dst []float32, Q int, tile []float32, R0, R1 int) {
 			}
 		}
 	}
+}
+
+// addRows3x3 is addRow3 for kw = 3, dw = 1, Kp = 32 and up to three kernel
+// rows at once (tbs[i]: the dP of the output row that kernel row i sends
+// to this dx row, nil when none does): each dx pixel is loaded and stored
+// once, and its 27 taps are read through one fixed-size window of the dP
+// row (constant indexes, no bounds checks):
+//
+//	dx[iw, c] += Σ_i Σ_j tbs[i][(iw + pl − j)·32 + (3i + j)·3 + c]
+func (g *thinGather) addRows3x3(dst []float32, tbs *[3][]float32) {
+	pl, OW := g.pl, g.OW
+	a, b := max(0, 2-pl), max(min(g.W, OW-pl), 0) // interior: every ow = iw + pl − j in [0, OW)
+	a = min(a, b)
+	for i, tb := range tbs {
+		if tb == nil {
+			continue
+		}
+		for iw := range a { // left edge
+			g.addPixel3(dst, tb, i, iw)
+		}
+		for iw := b; iw < g.W; iw++ { // right edge
+			g.addPixel3(dst, tb, i, iw)
+		}
+	}
+	t0, t1, t2 := tbs[0], tbs[1], tbs[2]
+	for iw := a; iw < b; iw++ {
+		// window of tb from tap (j = 2) of pixel ow = iw + pl − 2 to tap (j = 0) of ow + 2:
+		// (ow−2)·32 + 9i + 6 … ow·32 + 9i + 2, 61 floats.
+		o := (iw+pl-2)*32 + 6
+		var s0, s1, s2 float32
+		if t0 != nil {
+			w := (*[61]float32)(t0[o : o+61])
+			s0 += w[0] + w[29] + w[58]
+			s1 += w[1] + w[30] + w[59]
+			s2 += w[2] + w[31] + w[60]
+		}
+		if t1 != nil {
+			w := (*[61]float32)(t1[o+9 : o+70])
+			s0 += w[0] + w[29] + w[58]
+			s1 += w[1] + w[30] + w[59]
+			s2 += w[2] + w[31] + w[60]
+		}
+		if t2 != nil {
+			w := (*[61]float32)(t2[o+18 : o+79])
+			s0 += w[0] + w[29] + w[58]
+			s1 += w[1] + w[30] + w[59]
+			s2 += w[2] + w[31] + w[60]
+		}
+		d := (*[3]float32)(dst[iw*3 : iw*3+3])
+		d[0], d[1], d[2] = d[0]+s0, d[1]+s1, d[2]+s2
+	}
+}
+
+// addPixel3 adds into dx pixel iw the taps of kernel row i from tb (C = 3,
+// bounds-checked: the image's edge pixels).
+func (g *thinGather) addPixel3(dst, tb []float32, i, iw int) {
+	var s0, s1, s2 float32
+	for j := range g.kw {
+		ow := iw + g.pl - j*g.dw
+		if ow < 0 || ow >= g.OW {
+			continue
+		}
+		t := (*[3]float32)(tb[ow*g.Kp+(i*g.kw+j)*3:])
+		s0, s1, s2 = s0+t[0], s1+t[1], s2+t[2]
+	}
+	d := (*[3]float32)(dst[iw*3 : iw*3+3])
+	d[0], d[1], d[2] = d[0]+s0, d[1]+s1, d[2]+s2
 }
 
 // addRow3 adds the taps of kernel row i from tb (the dP of one output row)

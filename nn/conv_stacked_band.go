@@ -60,26 +60,29 @@ type stackedFwd struct {
 	bands      []stackBand // per core
 	wp, bias   []float32
 	y          []float32
+	mask       []uint16 // nil, or y > 0 as bits (see stackedForward)
 	relu       bool
 	cout, rows int // cout; output rows per band
 	wg         sync.WaitGroup
 }
 
 // stackedForward computes y = A·kernel (+ bias, ReLU) on the stacked path
-// for x (N, H, W, cin), band by band.
-func (c *Conv2D) stackedForward(x, y []float32, N, H, W int, gh, gw axisGeom, bias []float32) {
+// for x (N, H, W, cin), band by band; when mask is not nil (ReLU fused,
+// cout a multiple of 16) it also records y > 0 into mask (kernels.ReluMask's
+// layout), from registers as the micro-kernel finishes each tile.
+func (c *Conv2D) stackedForward(x, y []float32, N, H, W int, gh, gw axisGeom, bias []float32, mask []uint16) {
 	s := c.stackLayout(x, H, W, gh, gw)
 	K := c.kh * c.kw * c.cin
 	c.wp = ensure(c.wp, K*c.cout)
 	permuteKernel(c.wp, c.Kernel.Value.Data, c.kh, c.kw, c.cin, c.cout, true)
 	f := &c.sfwd
-	f.s, f.wp, f.bias, f.y, f.relu, f.cout = s, c.wp, bias, y, c.opt.ReLU, c.cout
+	f.s, f.wp, f.bias, f.y, f.relu, f.cout, f.mask = s, c.wp, bias, y, c.opt.ReLU, c.cout, mask
 	f.rows = max(1, stackedBandMACs/(s.OW*c.cout*K))
 	if workers := max(1, min(runtime.GOMAXPROCS(0), N*s.OH)); len(f.bands) < workers {
 		f.bands = make([]stackBand, workers)
 	}
 	parallelRange(N*s.OH, f, &f.wg)
-	f.s, f.wp, f.bias, f.y = nil, nil, nil, nil
+	f.s, f.wp, f.bias, f.y, f.mask = nil, nil, nil, nil, nil
 	s.x = nil
 }
 
@@ -92,8 +95,12 @@ func (f *stackedFwd) runRange(worker, lo, hi int) {
 		q1 := min(q0+f.rows, hi)
 		b.xs = ensure(b.xs, f.rows*rowLen)[:(q1-q0)*rowLen]
 		s.fillRows(b.xs, q0, q1)
+		var mask []uint16
+		if f.mask != nil {
+			mask = f.mask[q0*OW*f.cout/16 : q1*OW*f.cout/16]
+		}
 		kernels.SgemmSegmentsBiasReLU((q1-q0)*OW, f.cout, K, b, f.wp, f.cout, f.bias, f.relu,
-			f.y[q0*OW*f.cout:q1*OW*f.cout], f.cout)
+			f.y[q0*OW*f.cout:q1*OW*f.cout], f.cout, mask)
 	}
 	b.s = nil
 }

@@ -83,6 +83,8 @@ func TestThinBackwardChunks(t *testing.T) {
 		{3, 12, 20, 3, 8, 3, 3, 1, "same", true, false, false},    // a core's range is one chunk over images
 		{2, 30, 33, 3, 8, 3, 3, 2, "same", true, false, false},    // dilated rows: dx rows shared 2 apart
 		{2, 26, 31, 3, 12, 5, 3, 1, "valid", false, false, false}, // tall kernel, no padding, no ReLU
+		{2, 21, 19, 3, 16, 3, 3, 1, "valid", true, false, false},  // RGB 3×3 unpadded (edge pixels on both sides)
+		{1, 9, 5, 3, 16, 3, 3, 1, "same", true, false, false},     // narrower than the window's interior
 		{2, 40, 24, 3, 8, 3, 3, 1, "same", true, true, false},     // frozen: dx only
 		{2, 40, 24, 3, 8, 3, 3, 1, "same", true, false, true},     // first layer: no dx
 	}

@@ -14,7 +14,7 @@ import (
 // rows (about stackedKernelTile pixels, so a chunk's dz and dP stay in L2)
 // and does, per chunk, everything that reads dz:
 //
-//	dz chunk = dy ⊙ [y > 0]                           (ReLU fused; else dy itself)
+//	dz chunk = dy ⊙ [y > 0]                           (ReLU fused, [y > 0] from the forward's bit mask; else dy itself)
 //	[dKernel; dBias] partial += tileᵀ · dz chunk        (tile: the chunk's stacked patch rows, then a 1)
 //	dP chunk = dz chunk · kernelᵀ                       (Kp wide, as thinInputGradient)
 //	dx rows the chunk reaches += its dP taps           (thinGather.addRow)
@@ -150,7 +150,11 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 		if c.opt.ReLU {
 			tc.dz = ensure(tc.dz, f.chunkRows*OW*cout)
 			buf := tc.dz[:tr*cout]
-			kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
+			if c.maskOK { // 1 bit per output instead of y (16× less to read)
+				kernels.ReluBackwardMask(buf, dz, c.mask[r*cout/16:(r+tr)*cout/16])
+			} else {
+				kernels.ReluBackward(buf, dz, c.y.Data[r*cout:(r+tr)*cout])
+			}
 			dz = buf
 		}
 		if f.wantW {
