@@ -277,3 +277,65 @@ func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelMaskBits runs every micro-kernel of the levels that honour
+// flagMask (row-major, p-major and in-place-B) with ReLU and the mask flag:
+// each row's NR/16 words at aux.mask + i·aux.ldm must hold C > 0 bit for
+// bit, and the words between rows must stay untouched.
+func TestKernelMaskBits(t *testing.T) {
+	rng := newRNG(t)
+	for _, lv := range supported {
+		if !lv.maskInKernel {
+			continue
+		}
+		mr, nr := lv.mr, lv.nr
+		for _, k := range []int{1, 5, 64} {
+			a := randMatrix(rng, mr, k)
+			aP := make([]float32, mr*k)
+			for i := range mr {
+				for p := range k {
+					aP[p*mr+i] = a[i*k+p]
+				}
+			}
+			b := randMatrix(rng, k, nr)
+			bias := randMatrix(rng, 1, nr)
+			for variant, run := range []func(c []float32, aux *kernelAux){
+				func(c []float32, aux *kernelAux) {
+					lv.kernel(k, &a[0], k, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux)
+				},
+				func(c []float32, aux *kernelAux) {
+					lv.kernelP(k, &aP[0], 0, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux)
+				},
+				func(c []float32, aux *kernelAux) {
+					lv.kernelDB(k, &a[0], k, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
+				},
+			} {
+				words := nr / 16
+				const ldmWords = 7 // words between row starts: a gap after each row's words
+				mask := make([]uint16, mr*ldmWords)
+				for i := range mask {
+					mask[i] = 0x5a5a
+				}
+				c := make([]float32, mr*nr)
+				aux := kernelAux{mask: &mask[0], ldm: ldmWords * 2}
+				run(c, &aux)
+				for i := range mr {
+					for w := range ldmWords {
+						got := mask[i*ldmWords+w]
+						if w >= words {
+							if got != 0x5a5a {
+								t.Fatalf("%s variant %d k=%d: word %d of row %d (past the tile) overwritten", lv.name, variant, k, w, i)
+							}
+							continue
+						}
+						for bit := range 16 {
+							if v := c[i*nr+w*16+bit]; (got>>bit&1 != 0) != (v > 0) {
+								t.Fatalf("%s variant %d k=%d: mask bit (%d, %d) = %d for C = %g", lv.name, variant, k, i, w*16+bit, got>>bit&1, v)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
