@@ -435,6 +435,14 @@ func main() {
 	avx512()
 	directB = false
 	all += strings.ReplaceAll(out.String(), "avx512_", "avx512db_")
+	// The "PDB" twin: p-major A (transposed A) and B read in place.
+	out.Reset()
+	directB, pmajor = true, true
+	avx512()
+	directB, pmajor = false, false
+	text := strings.ReplaceAll(out.String(), "sgemmKernel14x32AVX512DB(", "sgemmKernel14x32AVX512PDB(")
+	text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.\n", 1)
+	all += strings.ReplaceAll(text, "avx512_", "avx512pdb_")
 	out.Reset()
 	out.WriteString(all)
 	if err := os.WriteFile("sgemm_amd64.s", []byte(out.String()), 0o644); err != nil {

@@ -122,6 +122,8 @@ type kernelLevel struct {
 	// kernelDB, when set, is kernel reading B in place instead of packed:
 	// element (p, j) of the B micro-panel at b[p*ldb+j] (see directB).
 	kernelDB microKernelDB
+	// kernelPDB, when set, is kernelP (p-major A) reading B in place.
+	kernelPDB microKernelDB
 	// maskInKernel: every micro-kernel of the level honours flagMask
 	// (NR a multiple of 16); elsewhere masks are computed after the product.
 	maskInKernel bool

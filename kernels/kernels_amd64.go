@@ -13,6 +13,11 @@ func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, 
 // The "DB" twin reads B in place: row p of the B micro-panel at b + p*ldb
 // floats (32 contiguous floats each), instead of a packed panel.
 
+// The "PDB" twin reads A p-major (as the "P" kernels) and B in place (as "DB").
+
+//go:noescape
+func sgemmKernel14x32AVX512PDB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
+
 //go:noescape
 func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 
@@ -36,7 +41,7 @@ var avx512Level = &kernelLevel{
 	name: "avx512", mr: 14, nr: 32, kcMax: 576, bPanel: 256 << 10,
 	kernel: sgemmKernel14x32AVX512, packB: packBPanels32, vec: avx512Vec,
 	kernelP: sgemmKernel14x32AVX512P, packAT: packATAVX512, packBT: packBT32AVX512,
-	kernelDB: sgemmKernel14x32AVX512DB, maskInKernel: true,
+	kernelDB: sgemmKernel14x32AVX512DB, kernelPDB: sgemmKernel14x32AVX512PDB, maskInKernel: true,
 }
 
 // avx2Level: 6×16 ymm tile (12 accumulators).

@@ -252,6 +252,19 @@ func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
 					if !slices.Equal(got, same) {
 						t.Fatalf("%s DB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
 					}
+					if lv.kernelPDB != nil { // p-major A, B in place: the same FMAs again
+						aP := make([]float32, mr*k)
+						for i := range mr {
+							for p := range k {
+								aP[p*mr+i] = a[i*lda+p]
+							}
+						}
+						pdb := slices.Clone(c0)
+						lv.kernelPDB(k, &aP[0], 0, &b[0], &pdb[0], ldc, -0.5, biasp, flags, &aux, ldb)
+						if !slices.Equal(pdb, same) {
+							t.Fatalf("%s PDB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
+						}
+					}
 					for i := range mr {
 						for j := range nr {
 							mag := 0.5 * math.Abs(float64(c0[i*ldc+j]))
@@ -308,6 +321,9 @@ func TestKernelMaskBits(t *testing.T) {
 				},
 				func(c []float32, aux *kernelAux) {
 					lv.kernelDB(k, &a[0], k, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
+				},
+				func(c []float32, aux *kernelAux) {
+					lv.kernelPDB(k, &aP[0], 0, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
 				},
 			} {
 				words := nr / 16
