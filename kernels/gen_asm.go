@@ -12,6 +12,8 @@
 //	C[i][j]   = acc[i][j] (+ beta*C[i][j] when flags&1) (+ bias[j]) (then max(.,0) when flags&2)
 //	mask row i, bit j = C[i][j] > 0   (AVX-512 only, when flags&4; see kernelAux)
 //
+// The AVX-512 kernel prefetches its C tile at entry unless flags&8.
+//
 // Each A element is broadcast into a register (VBROADCASTSS) and feeds the
 // FMAs of one tile row; B rows are vector loads. Each loop iteration also
 // prefetches packed B ahead and one line of the caller's prefetch plan
@@ -156,7 +158,9 @@ func avx512() {
 		p("\tIMULQ $%d, R15", pfRows)
 		p("\tADDQ DI, R15")
 	}
-	// prefetch the C tile while the k loop runs
+	// prefetch the C tile while the k loop runs, unless flagNoCPrefetch
+	p("\tTESTQ $8, flags+64(FP)")
+	p("\tJNE avx512_nocpf")
 	p("\tMOVQ c+32(FP), R10")
 	p("\tMOVQ ldc+40(FP), R11")
 	p("\tSHLQ $2, R11")
@@ -167,6 +171,7 @@ func avx512() {
 			p("\tADDQ R11, R10")
 		}
 	}
+	p("avx512_nocpf:")
 	for i := 0; i < mr; i++ {
 		p("\tVPXORD %s, %s, %s", acc(i, 0), acc(i, 0), acc(i, 0))
 		p("\tVPXORD %s, %s, %s", acc(i, 1), acc(i, 1), acc(i, 1))

@@ -169,6 +169,9 @@ func (j *gemmJob) blockSegments(m0, m1, n0, n1 int, ar *arena) {
 				if first {
 					beta, flags = 0, 0
 				}
+				if w < segmentNoCPrefetchK {
+					flags |= flagNoCPrefetch
+				}
 				first = false
 				last := s == lastS
 				if last && j.relu {
