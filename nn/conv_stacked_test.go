@@ -49,7 +49,7 @@ func TestStackedForwardBands(t *testing.T) {
 		}
 		ref := refConv(c.N, c.H, c.W, c.cin, c.cout, c.kh, c.kw, c.sh, c.sw, c.dh, 1,
 			gh.padBegin, gw.padBegin, gh.padEnd, gw.padEnd, c.relu)(to64(x.Data), ps)
-		for _, macs := range []int{0, 2 * gw.out * c.cout * c.kh * c.kw * c.cin, 1<<20 - 1} {
+		for _, macs := range []int{0, 2 * gw.out * c.cout * c.kh * c.kw * c.cin, 1<<20 - 1, 1 << 22} {
 			t.Run(fmt.Sprintf("case%d_macs%d", ci, macs), func(t *testing.T) {
 				stackedBandMACs = macs
 				y := l.Forward(x, false)
