@@ -68,6 +68,10 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	if j.transA && lv.kernelP != nil {
 		kernel, kernelDB = lv.kernelP, lv.kernelPDB // A micro-panels packed p-major (packA)
 	}
+	// the caller's buffer to prefetch, spread over every kernel call of the block
+	ar.shN.start(j.next, ((m1-m0+mr-1)/mr)*((n1-n0+nr-1)/nr)*((j.k+kc-1)/kc))
+	usePrefetchN := j.next.lines > 0
+	ar.aux.pf = [4]prefetchPlan{} // no plan left over from another job
 	for jc := n0; jc < n1; jc += nc {
 		ncur := min(nc, n1-jc)
 		for pc := 0; pc < j.k; pc += kc {
@@ -115,8 +119,11 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 				ar.shA.start(j.nextPanelLines(ir+mr, min(mr, m1-ir-mr), pc, kcur), calls)
 				for jr := 0; jr < ncur; jr += nr {
 					// plans live in the arena: on the stack they would escape through lv.kernel
-					ar.aux.pf[0] = ar.shA.next()
-					ar.aux.pf[1] = ar.shB.next()
+					if usePrefetchN {
+						ar.aux.setPlans(ar.shN.next(), ar.shA.next(), ar.shB.next()) // the caller's lines first
+					} else { // two stores: a few cycles count in a 27-step call
+						ar.aux.pf[0], ar.aux.pf[1] = ar.shA.next(), ar.shB.next()
+					}
 					ncr := min(nr, ncur-jr)
 					bp := &bpanel[jr*kcur]
 					var bias *float32

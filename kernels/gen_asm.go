@@ -274,8 +274,8 @@ func avx512() {
 	p("\tTESTQ $4, R12")
 	p("\tJEQ avx512_nomask")
 	p("\tMOVQ aux+72(FP), AX")
-	p("\tMOVQ 128(AX), BX")
-	p("\tMOVQ 120(AX), AX")
+	p("\tMOVQ 168(AX), BX")
+	p("\tMOVQ 160(AX), AX")
 	p("\tVPXORD Z2, Z2, Z2")
 	for i := 0; i < mr; i++ {
 		p("\tVCMPPS $0x11, %s, Z2, K1", acc(i, 0))

@@ -59,10 +59,10 @@ import (
 //
 // c points at C[0][0] with row stride ldc elements; bias is nil or NR floats.
 // With flagBeta unset C is only written, never read (NaN in C is harmless).
-// While it computes, the kernel prefetches (into L2) the lines that
-// aux.pf[0] then aux.pf[1] describe (aux.pf[2] is always empty): parts of
-// the sources of the next A micro-panel and the next B panel, so that
-// packing them does not wait on memory. With flagMask (on levels whose
+// While it computes, the kernel prefetches (into L2) the lines that the
+// plans aux.pf describe: parts of the sources of the next A micro-panel and
+// the next B panel, so that packing them does not wait on memory, and of a
+// buffer the caller reads next (SgemmSerialPrefetch). With flagMask (on levels whose
 // maskInKernel is set) it also writes the bits of C[i][j] > 0 (NaN: 0) to
 // aux.mask: row i's NR/16 words from byte aux.mask + i·aux.ldm, bit j%16 of
 // word j/16 (kernels.ReluMask's layout), while the tile is in registers.
@@ -84,12 +84,26 @@ type prefetchPlan struct {
 }
 
 // kernelAux is a micro-kernel call's side information, read by the
-// assembly at fixed offsets: the prefetch plans (bytes 0–119), then the
-// mask pointer (120) and row stride in bytes (128) for flagMask.
+// assembly at fixed offsets: the prefetch plans (bytes 0–159; the kernel
+// walks them in order and stops at the first empty one, so non-empty plans
+// come first and pf[3] is always empty), then the mask pointer (160) and
+// row stride in bytes (168) for flagMask.
 type kernelAux struct {
-	pf   [3]prefetchPlan
+	pf   [4]prefetchPlan
 	mask *uint16
 	ldm  int
+}
+
+// setPlans stores the non-empty plans among a, b, c first, in that order.
+func (x *kernelAux) setPlans(a, b, c prefetchPlan) {
+	x.pf = [4]prefetchPlan{}
+	q := 0
+	for _, pl := range [3]prefetchPlan{a, b, c} {
+		if pl.total > 0 {
+			x.pf[q] = pl
+			q++
+		}
+	}
 }
 
 const (

@@ -141,6 +141,7 @@ type arena struct {
 	row        []float32  // one row of a RowSource B (packBRows)
 	aux        kernelAux  // the current kernel call's prefetch plans and mask
 	shA, shB   planShares // shares of the next A micro-panel and B panel (block)
+	shN        planShares // shares of the caller's next buffer (SgemmSerialPrefetch)
 }
 
 // ensureRow grows the RowSource-B row scratch to n floats.

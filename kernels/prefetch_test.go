@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -90,4 +91,65 @@ func TestMaxLinesPerL2Set(t *testing.T) {
 			t.Fatalf("ldb %d rows %d cols %d: %d lines on the fullest set, want %d", ldb, rows, cols, got, want)
 		}
 	}
+}
+
+// TestSetPlansPutsNonEmptyFirst: the kernels stop at the first empty plan,
+// so setPlans must move the non-empty ones to the front, in order.
+func TestSetPlansPutsNonEmptyFirst(t *testing.T) {
+	a, b, c := prefetchPlan{ptr: 1, total: 3}, prefetchPlan{ptr: 2, total: 1}, prefetchPlan{ptr: 3, total: 2}
+	var x kernelAux
+	for _, tc := range []struct {
+		in   [3]prefetchPlan
+		want []uintptr
+	}{
+		{[3]prefetchPlan{a, b, c}, []uintptr{1, 2, 3}},
+		{[3]prefetchPlan{{}, b, c}, []uintptr{2, 3}},
+		{[3]prefetchPlan{a, {}, c}, []uintptr{1, 3}},
+		{[3]prefetchPlan{{}, {}, c}, []uintptr{3}},
+		{[3]prefetchPlan{}, nil},
+	} {
+		x.pf[3] = prefetchPlan{ptr: 9, total: 9} // stale: must be cleared
+		x.setPlans(tc.in[0], tc.in[1], tc.in[2])
+		for q := range x.pf {
+			if q < len(tc.want) {
+				if x.pf[q].ptr != tc.want[q] || x.pf[q].total == 0 {
+					t.Fatalf("%v: pf[%d] = %+v, want plan %d", tc.in, q, x.pf[q], tc.want[q])
+				}
+			} else if x.pf[q] != (prefetchPlan{}) {
+				t.Fatalf("%v: pf[%d] = %+v, want empty", tc.in, q, x.pf[q])
+			}
+		}
+	}
+}
+
+// TestSgemmSerialPrefetch: prefetching a caller's buffer changes no result
+// (bit-identical to SgemmSerial) whatever the buffer: nil, one float, not
+// 64-byte aligned, far larger than the prefetch slots.
+func TestSgemmSerialPrefetch(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := newRNG(t)
+		big := randMatrix(rng, 1, 1<<20)
+		for _, next := range [][]float32{nil, big[:1], big[3:1000], big} {
+			for _, sh := range [][3]int{{50, 70, 90}, {300, 64, 600}, {14, 32, 5}} {
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+					m, n, k := sh[0], sh[1], sh[2]
+					a, b := randMatrix(rng, m, k), randMatrix(rng, k, n)
+					lda, ldb := k, n
+					if tr[0] {
+						lda = m
+					}
+					if tr[1] {
+						ldb = k
+					}
+					want, got := randMatrix(rng, m, n), make([]float32, m*n)
+					copy(got, want)
+					SgemmSerial(tr[0], tr[1], m, n, k, 1.5, a, lda, b, ldb, -0.5, want, n)
+					SgemmSerialPrefetch(tr[0], tr[1], m, n, k, 1.5, a, lda, b, ldb, -0.5, got, n, next)
+					if !slices.Equal(got, want) {
+						t.Fatalf("m=%d n=%d k=%d trans=%v len(next)=%d: differs from SgemmSerial", m, n, k, tr, len(next))
+					}
+				}
+			}
+		}
+	})
 }

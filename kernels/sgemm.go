@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 )
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, with
@@ -43,6 +44,42 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // Sgemm or SgemmRows: it runs on the shared worker goroutines, and a nested
 // call could wait for a worker that is busy running it.
 type RowSource func(dst []float32, i, p0, kc int)
+
+// SgemmSerialPrefetch is SgemmSerial that also prefetches next, a buffer
+// the caller reads right after this product, into L2 while it computes:
+// its cache lines are spread over the micro-kernel calls, a few per call,
+// so that the caller's next pass finds them in L2 instead of memory. It
+// changes no result; next may be nil or of any length (the product has a
+// bounded number of prefetch slots, about kc/2 lines per micro-kernel
+// call, and lines past them are not prefetched).
+func SgemmSerialPrefetch(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, next []float32) {
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	checkShape(m, n, k)
+	checkMatrix("a", rowsA, colsA, a, lda)
+	checkMatrix("b", rowsB, colsB, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+	runGemm(gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: true,
+		next: linesOf(next)})
+}
+
+// linesOf returns the cache lines of x as one row (nothing for an empty x).
+func linesOf(x []float32) panelLines {
+	if len(x) == 0 {
+		return panelLines{}
+	}
+	addr := uintptr(unsafe.Pointer(&x[0]))
+	start := addr &^ 63
+	lines := int((addr + uintptr(len(x))*4 - start + 63) / 64)
+	return panelLines{start: start, lines: lines, rows: 1, stride: lines * 64}
+}
 
 // SgemmRows computes C = alpha·A·B + beta·C (B k×n row-major with stride ldb,
 // C m×n with stride ldc) where A (m×k) comes from rows: each slice of A is
@@ -202,11 +239,12 @@ type gemmArgs struct {
 	beta           float32
 	c              []float32
 	ldc            int
-	bias           []float32 // nil or n floats, added on the last k pass
-	relu           bool      // clamp C at zero on the last k pass
-	mask           []uint16  // nil, or C > 0 as bits after the last pass (m×n, row-major, n%16 == 0)
-	pb             *PackedB  // when non-nil B is pre-packed (b unused)
-	serial         bool      // run on the calling goroutine only
+	bias           []float32  // nil or n floats, added on the last k pass
+	relu           bool       // clamp C at zero on the last k pass
+	mask           []uint16   // nil, or C > 0 as bits after the last pass (m×n, row-major, n%16 == 0)
+	pb             *PackedB   // when non-nil B is pre-packed (b unused)
+	next           panelLines // lines to prefetch into L2 for the caller (SgemmSerialPrefetch)
+	serial         bool       // run on the calling goroutine only
 }
 
 // jobs is a free list of gemmJobs (not a sync.Pool, which the GC empties:

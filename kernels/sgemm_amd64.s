@@ -495,8 +495,8 @@ avx512_norelu:
 	TESTQ $4, R12
 	JEQ avx512_nomask
 	MOVQ aux+72(FP), AX
-	MOVQ 128(AX), BX
-	MOVQ 120(AX), AX
+	MOVQ 168(AX), BX
+	MOVQ 160(AX), AX
 	VPXORD Z2, Z2, Z2
 	VCMPPS $0x11, Z4, Z2, K1
 	VCMPPS $0x11, Z5, Z2, K2
@@ -1369,8 +1369,8 @@ avx512p_norelu:
 	TESTQ $4, R12
 	JEQ avx512p_nomask
 	MOVQ aux+72(FP), AX
-	MOVQ 128(AX), BX
-	MOVQ 120(AX), AX
+	MOVQ 168(AX), BX
+	MOVQ 160(AX), AX
 	VPXORD Z2, Z2, Z2
 	VCMPPS $0x11, Z4, Z2, K1
 	VCMPPS $0x11, Z5, Z2, K2
@@ -2251,8 +2251,8 @@ avx512db_norelu:
 	TESTQ $4, R12
 	JEQ avx512db_nomask
 	MOVQ aux+72(FP), AX
-	MOVQ 128(AX), BX
-	MOVQ 120(AX), AX
+	MOVQ 168(AX), BX
+	MOVQ 160(AX), AX
 	VPXORD Z2, Z2, Z2
 	VCMPPS $0x11, Z4, Z2, K1
 	VCMPPS $0x11, Z5, Z2, K2
@@ -2868,8 +2868,8 @@ avx512pdb_norelu:
 	TESTQ $4, R12
 	JEQ avx512pdb_nomask
 	MOVQ aux+72(FP), AX
-	MOVQ 128(AX), BX
-	MOVQ 120(AX), AX
+	MOVQ 168(AX), BX
+	MOVQ 160(AX), AX
 	VPXORD Z2, Z2, Z2
 	VCMPPS $0x11, Z4, Z2, K1
 	VCMPPS $0x11, Z5, Z2, K2

@@ -157,6 +157,17 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			}
 			dz = buf
 		}
+		// The next chunk's dy, prefetched into L2 by the two GEMMs below
+		// (half each; all by the one that runs) so that its mask pass reads
+		// L2 instead of memory.
+		var nextDy []float32
+		if qn := min(qb+f.chunkRows, hi); qn > qb {
+			nextDy = f.dy[qb*OW*cout : qn*OW*cout]
+		}
+		pfW, pfP := nextDy, nextDy
+		if f.wantW && f.dx != nil {
+			pfW, pfP = nextDy[:len(nextDy)/2], nextDy[len(nextDy)/2:]
+		}
 		if f.wantW {
 			K1 := K + 1
 			s.tiles[worker] = ensure(s.tiles[worker], f.chunkRows*OW*K1)
@@ -167,14 +178,14 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			for t := range tr {
 				tile[t*K1+K] = 1
 			}
-			kernels.SgemmSerial(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout)
+			kernels.SgemmSerialPrefetch(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout, pfW)
 		}
 		if f.dx == nil {
 			continue
 		}
 		tc.dP = ensure(tc.dP, f.chunkRows*OW*Kp)
 		dP := tc.dP[:tr*Kp]
-		kernels.SgemmSerial(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, dP, Kp)
+		kernels.SgemmSerialPrefetch(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, dP, Kp, pfP)
 		Q0, Q1 := g.dxRows(qa, qb)
 		for Q := Q0; Q < Q1; Q++ {
 			dst := f.dx[Q*rowLen : (Q+1)*rowLen]
