@@ -65,9 +65,15 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	direct := j.directA()
 	inPlaceB := j.directB(m1-m0, n1-n0, kc, nc)
 	kernel, kernelDB := lv.kernel, lv.kernelDB
-	if j.transA && lv.kernelP != nil {
-		kernel, kernelDB = lv.kernelP, lv.kernelPDB // A micro-panels packed p-major (packA)
+	pMajor := j.transA && lv.kernelP != nil
+	if pMajor {
+		kernel, kernelDB = lv.kernelP, lv.kernelPDB // A micro-panels p-major (packA, or in place)
 	}
+	// A transposed A whose rows are short (k×m with m ≤ 2·MR, e.g. the
+	// 28-wide patch tiles of a thin convolution's dKernel) is read in place
+	// by the p-major kernel: each k step's MR floats are contiguous and the
+	// steps lda floats apart, so packing would only copy it.
+	directT := pMajor && j.alpha == 1 && j.rows == nil && j.lda <= 2*mr
 	// the caller's buffer to prefetch, spread over every kernel call of the block
 	ar.shN.start(j.next, ((m1-m0+mr-1)/mr)*((n1-n0+nr-1)/nr)*((j.k+kc-1)/kc))
 	usePrefetchN := j.next.lines > 0
@@ -111,9 +117,15 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 			for ir := m0; ir < m1; ir += mr {
 				mcur := min(mr, m1-ir)
 				ap, lda := &ar.a[0], kcur
-				if direct && mcur == mr {
+				if pMajor {
+					lda = mr // packAT's p-major micro-panel
+				}
+				switch {
+				case direct && mcur == mr:
 					ap, lda = &j.a[ir*j.lda+pc], j.lda // A's rows in place
-				} else {
+				case directT && mcur == mr:
+					ap, lda = &j.a[pc*j.lda+ir], j.lda // transposed A's columns in place
+				default:
 					j.packA(ar.a, ir, mcur, pc, kcur, mr)
 				}
 				ar.shA.start(j.nextPanelLines(ir+mr, min(mr, m1-ir-mr), pc, kcur), calls)

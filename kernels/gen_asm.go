@@ -34,8 +34,9 @@ var bDist = 2048
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 
 // pmajor selects the "P" kernels' A layout: the micro-panel stored p-major,
-// element (i, p) at a[p*MR+i] (lda unused), which a transposed A packs into
-// with contiguous row copies. curMR is the kernel being written's MR.
+// element (i, p) at a[p*lda+i]: a packed panel (lda = MR, which a
+// transposed A packs into with contiguous row copies) or a transposed A
+// read in place (lda its row stride). curMR is the kernel being written's MR.
 var (
 	pmajor bool
 	curMR  int
@@ -59,20 +60,30 @@ func bRow(u, off int) string {
 	return fmt.Sprintf("%d%s", off, []string{"(DI)", "(DI)(R13*1)", "(DI)(R13*2)", "(DI)(R14*1)"}[u])
 }
 
-// aStep is the byte advance of the A pointers over steps k columns.
-func aStep(steps int) int {
-	if pmajor {
-		return 4 * curMR * steps
+// advanceSI moves SI, the A pointer, over steps (1 or 4) k columns: 4 bytes
+// a column row-major, lda bytes (BX) a column p-major.
+func advanceSI(steps int) {
+	switch {
+	case !pmajor:
+		p("\tADDQ $%d, SI", aStep(steps))
+	case steps == 4:
+		p("\tLEAQ (SI)(BX*4), SI")
+	default:
+		p("\tADDQ BX, SI")
 	}
+}
+
+// aStep is the byte advance of the row-major A pointers over steps k columns.
+func aStep(steps int) int {
 	return 4 * steps
 }
 
 // rowAddr returns the address of A row i at byte offset off (4 bytes per
 // k column), given SI = row 0, R8 = row 5, R9 = row 10, BX = lda bytes,
-// DX = 3*lda bytes; for pmajor kernels, SI + (column·MR + i)·4.
+// DX = 3*lda bytes; for pmajor kernels, SI + column·lda + i·4.
 func rowAddr(i, off int) string {
-	if pmajor {
-		return fmt.Sprintf("%d(SI)", (off/4*curMR+i)*4)
+	if pmajor { // step u = off/4 of the group of four: u·lda bytes further
+		return fmt.Sprintf("%d(SI)%s", 4*i, []string{"", "(BX*1)", "(BX*2)", "(DX*1)"}[off/4])
 	}
 	base := []string{"SI", "R8", "R9"}[i/5]
 	switch i % 5 {
@@ -201,7 +212,7 @@ func avx512() {
 			p("\tVFMADD231PS Z1, %s, %s", t, acc(i, 1))
 		}
 	}
-	p("\tADDQ $%d, SI", aStep(unroll))
+	advanceSI(unroll)
 	p("\tADDQ $%d, R8", aStep(unroll))
 	p("\tADDQ $%d, R9", aStep(unroll))
 	if directB {
@@ -224,7 +235,7 @@ func avx512() {
 		p("\tVFMADD231PS Z0, %s, %s", t, acc(i, 0))
 		p("\tVFMADD231PS Z1, %s, %s", t, acc(i, 1))
 	}
-	p("\tADDQ $%d, SI", aStep(1))
+	advanceSI(1)
 	p("\tADDQ $%d, R8", aStep(1))
 	p("\tADDQ $%d, R9", aStep(1))
 	if directB {
@@ -352,7 +363,7 @@ func avx2() {
 			pfStep("avx2_pf")
 		}
 	}
-	p("\tADDQ $%d, SI", aStep(unroll))
+	advanceSI(unroll)
 	p("\tADDQ $%d, R8", aStep(unroll))
 	p("\tADDQ $%d, DI", 64*unroll)
 	p("\tSUBQ $%d, CX", unroll)
@@ -362,7 +373,7 @@ func avx2() {
 	p("\tJEQ avx2_done")
 	p("avx2_loop1:")
 	step(0, 0)
-	p("\tADDQ $%d, SI", aStep(1))
+	advanceSI(1)
 	p("\tADDQ $%d, R8", aStep(1))
 	p("\tADDQ $64, DI")
 	p("\tDECQ CX")
@@ -431,7 +442,7 @@ func main() {
 		pmajor = false
 		text := strings.ReplaceAll(out.String(), k.name+"(", k.name+"P(")
 		text = strings.ReplaceAll(text, k.label, strings.TrimSuffix(k.label, "_")+"p_")
-		text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.\n", 1)
+		text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*lda+i].\n", 1)
 		all += text
 	}
 	// The "DB" twin of the AVX-512 kernel: B read in place (directB).
@@ -446,7 +457,7 @@ func main() {
 	avx512()
 	directB, pmajor = false, false
 	text := strings.ReplaceAll(out.String(), "sgemmKernel14x32AVX512DB(", "sgemmKernel14x32AVX512PDB(")
-	text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*MR+i]; lda is ignored.\n", 1)
+	text = strings.Replace(text, "\n", "\n// A is p-major: element (i, p) at a[p*lda+i].\n", 1)
 	all += strings.ReplaceAll(text, "avx512_", "avx512pdb_")
 	out.Reset()
 	out.WriteString(all)

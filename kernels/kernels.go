@@ -137,7 +137,8 @@ type kernelLevel struct {
 	// kernelP and packAT, when set, handle a transposed A: packAT copies
 	// rows (≤ mr) floats of each of kc source rows into the p-major
 	// micro-panel (dst[p*mr+i] = src[p*lda+i], zero for i ≥ rows), and
-	// kernelP is the micro-kernel reading that layout (lda ignored).
+	// kernelP is the micro-kernel reading A p-major, element (i, p) at
+	// a[p*lda+i]: that packed layout (lda = mr), or a transposed A in place.
 	kernelP microKernel
 	packAT  func(dst, src *float32, lda, kc, rows, mr int)
 	// packBT, when set, packs whole micro-panels of a transposed B (stored

@@ -22,8 +22,8 @@ func sgemmKernel14x32AVX512PDB(k int, a *float32, lda int, b *float32, c *float3
 func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 
 // The "P" twins read the A micro-panel p-major (element (i, p) at
-// a[p*MR+i], lda ignored): the layout a transposed A packs into with row
-// copies (packAT*).
+// a[p*lda+i]): the layout a transposed A packs into with row copies
+// (packAT*, lda = MR), or a transposed A with short rows read in place.
 
 //go:noescape
 func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)

@@ -40,7 +40,8 @@ func TestPackATMatchesGoTwin(t *testing.T) {
 }
 
 // TestKernelPMatchesRowMajorKernel runs each level's p-major micro-kernel
-// and its row-major kernel on the same A micro-panel (laid out both ways)
+// and its row-major kernel on the same A micro-panel (laid out both ways,
+// p-major both packed and with a longer stride between k steps)
 // with every epilogue flag; the results must be bit-identical (same FMA
 // order).
 func TestKernelPMatchesRowMajorKernel(t *testing.T) {
@@ -66,9 +67,23 @@ func TestKernelPMatchesRowMajorKernel(t *testing.T) {
 				want, got := slices.Clone(c0), slices.Clone(c0)
 				var aux kernelAux
 				lv.kernel(k, &aRow[0], k, &b[0], &want[0], ldc, -0.5, &bias[0], flags, &aux)
-				lv.kernelP(k, &aP[0], 12345, &b[0], &got[0], ldc, -0.5, &bias[0], flags, &aux)
+				lv.kernelP(k, &aP[0], mr, &b[0], &got[0], ldc, -0.5, &bias[0], flags, &aux)
 				if !slices.Equal(got, want) {
 					t.Fatalf("%s: kernelP differs from kernel (k=%d flags=%d)", lv.name, k, flags)
+				}
+				// the same p-major panel with its k steps ldp > MR floats apart
+				// (a transposed A read in place)
+				ldp := mr + 1 + k%7
+				aS := randMatrix(rng, k, ldp)
+				for i := range mr {
+					for p := range k {
+						aS[p*ldp+i] = aRow[i*k+p]
+					}
+				}
+				strided := slices.Clone(c0)
+				lv.kernelP(k, &aS[0], ldp, &b[0], &strided[0], ldc, -0.5, &bias[0], flags, &aux)
+				if !slices.Equal(strided, want) {
+					t.Fatalf("%s: kernelP with lda %d differs from kernel (k=%d flags=%d)", lv.name, ldp, k, flags)
 				}
 			}
 		}
@@ -125,7 +140,7 @@ func TestKernelPMatchesGoTwin(t *testing.T) {
 					want, got := slices.Clone(c0), slices.Clone(c0)
 					microKernelPGo(mr, nr, k, a, b, want, ldc, 2, bias, flags)
 					var aux kernelAux
-					lv.kernelP(k, &a[0], 0, &b[0], &got[0], ldc, 2, biasp, flags, &aux)
+					lv.kernelP(k, &a[0], mr, &b[0], &got[0], ldc, 2, biasp, flags, &aux)
 					for i := range mr {
 						for j := range nr {
 							mag := 2 * math.Abs(float64(c0[i*ldc+j]))
@@ -260,7 +275,7 @@ func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
 							}
 						}
 						pdb := slices.Clone(c0)
-						lv.kernelPDB(k, &aP[0], 0, &b[0], &pdb[0], ldc, -0.5, biasp, flags, &aux, ldb)
+						lv.kernelPDB(k, &aP[0], mr, &b[0], &pdb[0], ldc, -0.5, biasp, flags, &aux, ldb)
 						if !slices.Equal(pdb, same) {
 							t.Fatalf("%s PDB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
 						}
@@ -317,13 +332,13 @@ func TestKernelMaskBits(t *testing.T) {
 					lv.kernel(k, &a[0], k, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux)
 				},
 				func(c []float32, aux *kernelAux) {
-					lv.kernelP(k, &aP[0], 0, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux)
+					lv.kernelP(k, &aP[0], mr, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux)
 				},
 				func(c []float32, aux *kernelAux) {
 					lv.kernelDB(k, &a[0], k, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
 				},
 				func(c []float32, aux *kernelAux) {
-					lv.kernelPDB(k, &aP[0], 0, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
+					lv.kernelPDB(k, &aP[0], mr, &b[0], &c[0], nr, 0, &bias[0], flagReLU|flagMask, aux, nr)
 				},
 			} {
 				words := nr / 16
