@@ -20,6 +20,19 @@ func threadCPU() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
+// benchPanels returns aligned A and B panels of na and nb floats holding
+// small non-zero values.
+func benchPanels(na, nb int) (a, b []float32) {
+	a, b = alignedFloats(na), alignedFloats(nb)
+	for i := range a {
+		a[i] = float32(i%7) * 0.25
+	}
+	for i := range b {
+		b[i] = float32(i%5) * 0.5
+	}
+	return a, b
+}
+
 // BenchmarkMicroKernel times one level's micro-kernel alone on packed panels
 // (A in L1, 16 B micro-panels in L2, C tiles with a 2112-float stride) and,
 // alternating with it in slices of a few milliseconds, the register-only
@@ -37,15 +50,8 @@ func BenchmarkMicroKernel(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				const panels, ldc = 16, 2112
-				a := alignedFloats(lv.mr * kc)
-				bp := alignedFloats(kc * lv.nr * panels)
+				a, bp := benchPanels(lv.mr*kc, kc*lv.nr*panels)
 				c := alignedFloats(lv.mr * ldc)
-				for i := range a {
-					a[i] = float32(i%7) * 0.25
-				}
-				for i := range bp {
-					bp[i] = float32(i%5) * 0.5
-				}
 				var aux kernelAux
 				tileFlops := 2 * float64(lv.mr*lv.nr*kc)
 				peak, peakFlops := fmaPeakZmm, 768.0
@@ -144,15 +150,8 @@ func BenchmarkKernelSustained(b *testing.B) {
 		b.Run(fmt.Sprintf("slice%gms", ms), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			a := alignedFloats(lv.mr * kc)
-			bp := alignedFloats(kc * lv.nr)
+			a, bp := benchPanels(lv.mr*kc, kc*lv.nr)
 			c := alignedFloats(lv.mr * lv.nr)
-			for i := range a {
-				a[i] = float32(i%7) * 0.25
-			}
-			for i := range bp {
-				bp[i] = float32(i%5) * 0.5
-			}
 			var aux kernelAux
 			tileFlops := 2 * float64(lv.mr*lv.nr*kc)
 			calls := max(1, int(ms*1e-3*200e9/tileFlops)) // ~ms at 200 GFLOP/s

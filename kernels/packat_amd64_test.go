@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -90,16 +91,15 @@ func TestKernelPMatchesRowMajorKernel(t *testing.T) {
 	}
 }
 
-// microKernelPGo is the pure-Go twin of the "P" micro-kernels for any
-// MR×NR: A p-major (a[p*mr+i]), B a k×nr micro-panel, the same epilogue
-// as microKernel (beta·C when flags&flagBeta, + bias, ReLU when
-// flags&flagReLU).
-func microKernelPGo(mr, nr, k int, a, b, c []float32, ldc int, beta float32, bias []float32, flags int) {
+// microKernelTwin is the pure-Go twin of every micro-kernel for any MR×NR,
+// with A and B read through at(i, p) and bt(p, j): the same epilogue as
+// microKernel (beta·C when flags&flagBeta, + bias, ReLU when flags&flagReLU).
+func microKernelTwin(mr, nr, k int, at func(i, p int) float32, bt func(p, j int) float32, c []float32, ldc int, beta float32, bias []float32, flags int) {
 	for i := range mr {
 		for j := range nr {
 			var acc float32
 			for p := range k {
-				acc += a[p*mr+i] * b[p*nr+j]
+				acc += at(i, p) * bt(p, j)
 			}
 			if flags&flagBeta != 0 {
 				acc += beta * c[i*ldc+j]
@@ -113,6 +113,41 @@ func microKernelPGo(mr, nr, k int, a, b, c []float32, ldc int, beta float32, bia
 			c[i*ldc+j] = acc
 		}
 	}
+}
+
+// checkTileClose fails unless got, a kernel's C tile (mr×nr, row stride
+// ldc), is within float32 rounding of want, its Go twin's: (k+4)·2⁻²³ of
+// Σ_p |prod(i, j, p)| + |beta·c0| + |bias|, and holds c0's values (the
+// starting C) outside the tile.
+func checkTileClose(t *testing.T, name string, got, want, c0 []float32, mr, nr, ldc, k int, beta float32, bias []float32, prod func(i, j, p int) float32) {
+	t.Helper()
+	for i := range mr {
+		for j := range nr {
+			mag := math.Abs(float64(beta * c0[i*ldc+j]))
+			for p := range k {
+				mag += math.Abs(float64(prod(i, j, p)))
+			}
+			if bias != nil {
+				mag += math.Abs(float64(bias[j]))
+			}
+			tol := float64(k+4) * 1.2e-7 * mag
+			if d := math.Abs(float64(got[i*ldc+j] - want[i*ldc+j])); !(d <= tol) {
+				t.Fatalf("%s: C[%d,%d] = %g, Go twin %g", name, i, j, got[i*ldc+j], want[i*ldc+j])
+			}
+		}
+	}
+	for idx := range got {
+		if idx%ldc >= nr && got[idx] != c0[idx] {
+			t.Fatalf("%s wrote outside the tile at %d", name, idx)
+		}
+	}
+}
+
+// microKernelPGo is the twin of the "P" micro-kernels: A p-major
+// (a[p*mr+i]), B a k×nr micro-panel.
+func microKernelPGo(mr, nr, k int, a, b, c []float32, ldc int, beta float32, bias []float32, flags int) {
+	microKernelTwin(mr, nr, k, func(i, p int) float32 { return a[p*mr+i] }, func(p, j int) float32 { return b[p*nr+j] },
+		c, ldc, beta, bias, flags)
 }
 
 // TestKernelPMatchesGoTwin compares each P micro-kernel with
@@ -141,26 +176,8 @@ func TestKernelPMatchesGoTwin(t *testing.T) {
 					microKernelPGo(mr, nr, k, a, b, want, ldc, 2, bias, flags)
 					var aux kernelAux
 					lv.kernelP(k, &a[0], mr, &b[0], &got[0], ldc, 2, biasp, flags, &aux)
-					for i := range mr {
-						for j := range nr {
-							mag := 2 * math.Abs(float64(c0[i*ldc+j]))
-							for p := range k {
-								mag += math.Abs(float64(a[p*mr+i] * b[p*nr+j]))
-							}
-							if bias != nil {
-								mag += math.Abs(float64(bias[j]))
-							}
-							tol := float64(k+4) * 1.2e-7 * mag
-							if d := math.Abs(float64(got[i*ldc+j] - want[i*ldc+j])); !(d <= tol) {
-								t.Fatalf("%s P kernel k=%d flags=%d bias=%v: C[%d,%d] = %g, Go twin %g", lv.name, k, flags, withBias, i, j, got[i*ldc+j], want[i*ldc+j])
-							}
-						}
-					}
-					for idx := range got { // the padding between rows is untouched
-						if idx%ldc >= nr && got[idx] != c0[idx] {
-							t.Fatalf("%s P kernel wrote outside the tile at %d", lv.name, idx)
-						}
-					}
+					checkTileClose(t, fmt.Sprintf("%s P kernel k=%d flags=%d bias=%v", lv.name, k, flags, withBias),
+						got, want, c0, mr, nr, ldc, k, 2, bias, func(i, j, p int) float32 { return a[p*mr+i] * b[p*nr+j] })
 				}
 			}
 		}
@@ -202,28 +219,11 @@ func TestPackBTMatchesGoTwin(t *testing.T) {
 	}
 }
 
-// microKernelDBGo is the pure-Go twin of the "DB" micro-kernel for any
-// MR×NR: A row-major (a[i*lda+p]), B read in place (b[p*ldb+j]), the same
-// epilogue as microKernel.
+// microKernelDBGo is the twin of the "DB" micro-kernel: A row-major
+// (a[i*lda+p]), B read in place (b[p*ldb+j]).
 func microKernelDBGo(mr, nr, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, beta float32, bias []float32, flags int) {
-	for i := range mr {
-		for j := range nr {
-			var acc float32
-			for p := range k {
-				acc += a[i*lda+p] * b[p*ldb+j]
-			}
-			if flags&flagBeta != 0 {
-				acc += beta * c[i*ldc+j]
-			}
-			if bias != nil {
-				acc += bias[j]
-			}
-			if flags&flagReLU != 0 && !(acc > 0) {
-				acc = 0
-			}
-			c[i*ldc+j] = acc
-		}
-	}
+	microKernelTwin(mr, nr, k, func(i, p int) float32 { return a[i*lda+p] }, func(p, j int) float32 { return b[p*ldb+j] },
+		c, ldc, beta, bias, flags)
 }
 
 // TestKernelDBMatchesGoTwinAndPacked runs each in-place-B micro-kernel on a
@@ -280,26 +280,8 @@ func TestKernelDBMatchesGoTwinAndPacked(t *testing.T) {
 							t.Fatalf("%s PDB kernel k=%d ldb=%d flags=%d bias=%v differs from the packed kernel", lv.name, k, ldb, flags, withBias)
 						}
 					}
-					for i := range mr {
-						for j := range nr {
-							mag := 0.5 * math.Abs(float64(c0[i*ldc+j]))
-							for p := range k {
-								mag += math.Abs(float64(a[i*lda+p] * b[p*ldb+j]))
-							}
-							if bias != nil {
-								mag += math.Abs(float64(bias[j]))
-							}
-							tol := float64(k+4) * 1.2e-7 * mag
-							if d := math.Abs(float64(got[i*ldc+j] - want[i*ldc+j])); !(d <= tol) {
-								t.Fatalf("%s DB kernel k=%d flags=%d bias=%v: C[%d,%d] = %g, Go twin %g", lv.name, k, flags, withBias, i, j, got[i*ldc+j], want[i*ldc+j])
-							}
-						}
-					}
-					for idx := range got {
-						if idx%ldc >= nr && got[idx] != c0[idx] {
-							t.Fatalf("%s DB kernel wrote outside the tile at %d", lv.name, idx)
-						}
-					}
+					checkTileClose(t, fmt.Sprintf("%s DB kernel k=%d flags=%d bias=%v", lv.name, k, flags, withBias),
+						got, want, c0, mr, nr, ldc, k, -0.5, bias, func(i, j, p int) float32 { return a[i*lda+p] * b[p*ldb+j] })
 				}
 			}
 		}

@@ -177,7 +177,7 @@ func sgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 // SgemmSerial is Sgemm on the calling goroutine only (no worker goroutines),
 // for callers that already run one GEMM per core.
 func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true, nil)
 }
 
 // packedPanelLines returns the packed-B lines of the panel after (jc, pc)

@@ -14,12 +14,13 @@ import (
 // too-small leading dimensions or too-short slices. Large products use all
 // of GOMAXPROCS; the call allocates nothing once warmed up.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false, nil)
 }
 
-// sgemm is Sgemm and SgemmSerial: serial keeps the whole product on the
-// calling goroutine.
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, serial bool) {
+// sgemm is Sgemm, SgemmSerial and SgemmSerialPrefetch: serial keeps the
+// whole product on the calling goroutine, next is the caller's buffer to
+// prefetch (nil: none).
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, serial bool, next []float32) {
 	rowsA, colsA := m, k
 	if transA {
 		rowsA, colsA = k, m
@@ -33,7 +34,8 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	checkMatrix("b", rowsB, colsB, b, ldb)
 	checkMatrix("c", m, n, c, ldc)
 	runGemm(gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: serial})
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: serial,
+		next: linesOf(next)})
 }
 
 // RowSource supplies the rows of a virtual m×k matrix A that is never
@@ -53,21 +55,7 @@ type RowSource func(dst []float32, i, p0, kc int)
 // bounded number of prefetch slots, about kc/2 lines per micro-kernel
 // call, and lines past them are not prefetched).
 func SgemmSerialPrefetch(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, next []float32) {
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
-	checkShape(m, n, k)
-	checkMatrix("a", rowsA, colsA, a, lda)
-	checkMatrix("b", rowsB, colsB, b, ldb)
-	checkMatrix("c", m, n, c, ldc)
-	runGemm(gemmArgs{lv: active.Load(), transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: true,
-		next: linesOf(next)})
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true, next)
 }
 
 // linesOf returns the cache lines of x as one row (nothing for an empty x).
