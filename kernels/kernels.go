@@ -62,9 +62,9 @@ import (
 // While it computes, the kernel prefetches (into L2) the lines that the
 // plans aux.pf describe: parts of the sources of the next A micro-panel and
 // the next B panel, so that packing them does not wait on memory, and of a
-// buffer the caller reads next (SgemmSerialPrefetch). With flagMask (on levels whose
-// maskInKernel is set) it also writes the bits of C[i][j] > 0 (NaN: 0) to
-// aux.mask: row i's NR/16 words from byte aux.mask + i·aux.ldm, bit j%16 of
+// buffer the caller reads next (SgemmSerialPrefetch). With flagMask (on
+// levels whose maskInKernel is set) it also writes the bits of C[i][j] > 0
+// (NaN: 0) to aux.mask: row i's NR/16 words from byte aux.mask + i·aux.ldm, bit j%16 of
 // word j/16 (kernels.ReluMask's layout), while the tile is in registers.
 type microKernel func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
@@ -113,9 +113,9 @@ const (
 	// flagNoCPrefetch: do not prefetch the C tile at entry (AVX-512). Set
 	// for the short calls of a Segments product (k < segmentNoCPrefetchK),
 	// where the 28 prefetches only hold the fill buffers the A and B loads
-	// need: VGG16 block1_conv1's forward (k = 27) runs 3–5 % faster
-	// (alternating runs), while plain Sgemm calls with the same k are 15 %
-	// slower without the prefetch.
+	// need: VGG16 block1_conv1's forward (k = 27) runs 5–14 % faster
+	// (four alternating runs), while plain Sgemm calls with the same k are
+	// 15 % slower without the prefetch.
 	flagNoCPrefetch = 8
 )
 

@@ -64,7 +64,7 @@ type Conv2D struct {
 	wp         []float32   // kernel rows permuted to the stacked (j, i, c) order
 	wtp        []float32   // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
 	gather     thinGather  // the running thin dx gather
-	fused      thinFused   // the running thinBackward tile
+	fused      thinFused   // the running thinBackward call
 	fwdRows    kernels.RowSource
 	shape      tensor.Shape // storage for xShape
 

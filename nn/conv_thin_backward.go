@@ -105,8 +105,7 @@ type thinFused struct {
 // thinCore is one core's scratch, kept across calls.
 type thinCore struct {
 	dz, band, dP []float32 // the chunk's dz, stacked input rows and patch gradients
-	sides        []sideRow // dx rows shared with another core's range
-	spare        [][]float32
+	sides        []sideRow // dx rows shared with another core's range (rows reused across calls)
 }
 
 // sideRow is a core's private copy of the taps it adds into dx row Q.
@@ -115,26 +114,23 @@ type sideRow struct {
 	row []float32
 }
 
-// side returns core's side row for dx row Q (zeroed when new), rowLen floats.
+// side returns core's side row for dx row Q (zeroed when new), rowLen
+// floats, reusing the rows of earlier calls kept past len(tc.sides).
 func (tc *thinCore) side(Q, rowLen int) []float32 {
 	for _, sd := range tc.sides {
 		if sd.Q == Q {
 			return sd.row
 		}
 	}
-	var row []float32
-	if k := len(tc.sides); k < len(tc.spare) {
-		row = tc.spare[k]
-	}
-	row = ensure(row, rowLen)
-	clear(row)
-	if k := len(tc.sides); k < len(tc.spare) {
-		tc.spare[k] = row
+	if k := len(tc.sides); k < cap(tc.sides) {
+		tc.sides = tc.sides[:k+1]
 	} else {
-		tc.spare = append(tc.spare, row)
+		tc.sides = append(tc.sides, sideRow{})
 	}
-	tc.sides = append(tc.sides, sideRow{Q, row})
-	return row
+	sd := &tc.sides[len(tc.sides)-1]
+	sd.Q, sd.row = Q, ensure(sd.row, rowLen)
+	clear(sd.row)
+	return sd.row
 }
 
 // runRange processes output rows [lo, hi) (q = n·OH + oh) chunk by chunk.
