@@ -84,7 +84,7 @@ func BenchmarkConv2D(b *testing.B) {
 					b.Run(fmt.Sprintf("sgemm/batch%d", batch), func(b *testing.B) {
 						a := tensor.New(M, K)
 						tensor.Uniform(a, 0, 1, rng)
-						c := make([]float32, M*l.cout)
+						c := tensor.Floats(M * l.cout)
 						w := conv.Kernel.Value.Data
 						kernels.Sgemm(false, false, M, l.cout, K, 1, a.Data, K, w, l.cout, 0, c, l.cout)
 						b.ResetTimer()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gotransfer/gotransfer/kernels"
+	"github.com/gotransfer/gotransfer/tensor"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -51,7 +52,7 @@ func BenchmarkSgemm(b *testing.B) {
 				b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
 					a := randSlice(rng, s.m*s.k)
 					bm := randSlice(rng, s.k*s.n)
-					c := make([]float32, s.m*s.n)
+					c := tensor.Floats(s.m * s.n)
 					run := func() {
 						kernels.Sgemm(false, false, s.m, s.n, s.k, 1, a, s.k, bm, s.n, 0, c, s.n)
 					}
@@ -96,7 +97,7 @@ func BenchmarkSgemmTransA(b *testing.B) {
 				b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
 					a := randSlice(rng, s.k*s.m) // stored k×m
 					bm := randSlice(rng, s.k*s.n)
-					c := make([]float32, s.m*s.n)
+					c := tensor.Floats(s.m * s.n)
 					run := func() { kernels.Sgemm(true, false, s.m, s.n, s.k, 1, a, s.m, bm, s.n, 0, c, s.n) }
 					reportFlops(b, 2*float64(s.m)*float64(s.n)*float64(s.k), run)
 				})
@@ -161,7 +162,7 @@ func BenchmarkSgemmRowsConv(b *testing.B) {
 					in := randSlice(rng, s.h*s.w*s.cin)
 					kernel := randSlice(rng, k*n)
 					bias := randSlice(rng, n)
-					out := make([]float32, m*n)
+					out := tensor.Floats(m * n)
 					rows := im2colRows(in, s.h, s.w, s.cin)
 					run := func() { kernels.SgemmRowsBiasReLU(m, n, k, rows, kernel, n, bias, true, out, n) }
 					reportFlops(b, 2*float64(m)*float64(n)*float64(k), run)
@@ -205,7 +206,7 @@ func cpuTime() time.Duration {
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
-	x := make([]float32, n)
+	x := tensor.Floats(n)
 	for i := range x {
 		x[i] = float32(rng.Float64()*2 - 1)
 	}

@@ -64,7 +64,7 @@ func New(shape ...int) *Tensor {
 		}
 	}
 	s := Shape(shape).Clone()
-	return &Tensor{Shape: s, Data: make([]float32, s.Size())}
+	return &Tensor{Shape: s, Data: Floats(s.Size())}
 }
 
 // FromData wraps data (not copied) as a tensor of the given shape. It panics
