@@ -118,6 +118,13 @@ func fmaPeakZmm(n int)
 //go:noescape
 func fmaPeakYmm(n int)
 
+// fmaLoadPeakZmm is fmaPeakZmm with the micro-kernel's loads added: per
+// iteration two zmm loads from b (32 floats) and twelve broadcasts from a
+// (12 floats), all L1 hits, feeding the 24 FMAs (768 FLOPs).
+//
+//go:noescape
+func fmaLoadPeakZmm(n int, b, a *float32)
+
 // B panel packing of whole NR-column micro-panels (pack_amd64.s).
 
 //go:noescape
