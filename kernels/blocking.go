@@ -73,7 +73,11 @@ func (j *gemmJob) block(m0, m1, n0, n1 int, ar *arena) {
 	// 28-wide patch tiles of a thin convolution's dKernel) is read in place
 	// by the p-major kernel: each k step's MR floats are contiguous and the
 	// steps lda floats apart, so packing would only copy it.
-	directT := pMajor && j.alpha == 1 && j.rows == nil && j.lda <= 2*mr
+	//
+	// So is a transposed A whose rows overlap (SgemmSerialOverlap: a conv's
+	// patches seen in place in its input), which packing would copy many
+	// times over.
+	directT := pMajor && j.alpha == 1 && j.rows == nil && (j.lda <= 2*mr || j.overlap)
 	// the caller's buffer to prefetch, spread over every kernel call of the block
 	ar.shN.start(j.next, ((m1-m0+mr-1)/mr)*((n1-n0+nr-1)/nr)*((j.k+kc-1)/kc))
 	usePrefetchN := j.next.lines > 0
@@ -324,6 +328,12 @@ func (j *gemmJob) directB(rows, cols, kc, nc int) bool {
 	}
 	if j.ldb%16 != 0 || uintptr(unsafe.Pointer(&j.b[0]))%64 != 0 {
 		return false // rows not on cache-line boundaries: split-line loads
+	}
+	if j.overlap {
+		// Overlapping rows (SgemmSerialOverlap): the rows share their
+		// lines, so a k×n panel spans only about k·ldb floats and reading
+		// it in place saves packing n/ldb times the data it spans.
+		return true
 	}
 	// Reading in place saves packing, one pass over B per worker, but each
 	// of the (m1-m0)/MR A micro-panels then reads strided B rows: it pays

@@ -147,6 +147,44 @@ func SgemmTransARowsSerial(m, n, k int, alpha float32, a []float32, lda int, row
 	sgemmTransARows(m, n, k, alpha, a, lda, rows, beta, c, ldc, true)
 }
 
+// SgemmSerialOverlap is SgemmSerial (transB false) for operands whose
+// rows may overlap: A (m×k, or k×m when transA) and B (k×n) may have a row
+// stride smaller than their row length, row p of B being
+// b[p·ldb : p·ldb+n] (likewise A with lda). That is the im2col matrix of a
+// stride-1 convolution seen in place: in an NHWC image with C channels,
+// the patch rows of consecutive output pixels along one kernel row are C
+// floats apart (a Toeplitz view of the image), so a conv's dKernel can read
+// them straight from its input instead of building patch rows. The
+// micro-kernels read such operands in place where the level can: a
+// transposed A by the p-major kernel (each k step's MR floats contiguous),
+// B by the in-place-B kernel (AVX-512, rows on cache lines: ldb a multiple
+// of 16, b 64-byte aligned); otherwise they are packed as usual (packing
+// reads rows at their stride, so overlap needs nothing special).
+// Semantics otherwise as Sgemm; C must not overlap A or B.
+func SgemmSerialOverlap(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	checkShape(m, n, k)
+	checkOverlapping("a", rowsA, colsA, a, lda)
+	checkOverlapping("b", k, n, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+	runGemm(gemmArgs{lv: active.Load(), transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+		b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, serial: true, overlap: true})
+}
+
+// checkOverlapping panics unless x can hold rows rows of cols floats, ld
+// floats apart (ld ≥ 1; the rows may overlap).
+func checkOverlapping(name string, rows, cols int, x []float32, ld int) {
+	if ld < 1 {
+		panic(fmt.Sprintf("kernels: ld%s = %d < 1", name, ld))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: len(%s) = %d < %d for %d rows of %d with stride %d", name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
 func sgemmTransARows(m, n, k int, alpha float32, a []float32, lda int, rows RowSource, beta float32, c []float32, ldc int, serial bool) {
 	checkShape(m, n, k)
 	checkMatrix("a", k, m, a, lda)
@@ -233,6 +271,7 @@ type gemmArgs struct {
 	pb             *PackedB   // when non-nil B is pre-packed (b unused)
 	next           panelLines // lines to prefetch into L2 for the caller (SgemmSerialPrefetch)
 	serial         bool       // run on the calling goroutine only
+	overlap        bool       // A's and B's rows may overlap (SgemmSerialOverlap): read in place where the level can
 }
 
 // jobs is a free list of gemmJobs (not a sync.Pool, which the GC empties:

@@ -1,0 +1,132 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestSgemmSerialOverlap checks SgemmSerialOverlap against a float64
+// reference that reads the overlapping rows (row p of B = b[p·ldb :
+// p·ldb+n] with ldb < n, likewise A) directly, on every level, with A plain
+// and transposed, overlapping or not, B rows on and off cache lines (in
+// place or packed on AVX-512), partial tiles, the alpha/beta cases and
+// beta == 0 over NaN, and guards around C.
+func TestSgemmSerialOverlap(t *testing.T) {
+	cases := []struct {
+		m, n, k, ldb, off int
+		lda               int // A's row stride when it overlaps (0: rows apart)
+	}{
+		{64, 192, 500, 64, 0, 0},   // a 3x3 conv's kernel row, C = 64 (block1_conv2)
+		{192, 64, 500, 64, 0, 64},  // the same transposed: op(A) = patchesᵀ, B = dz
+		{64, 384, 300, 128, 16, 0}, // C = 128
+		{384, 64, 300, 64, 0, 128}, // transposed, C = 128
+		{14, 32, 37, 16, 0, 5},
+		{30, 96, 1000, 32, 0, 16},
+		{5, 100, 33, 7, 3, 2},  // ldb and b off cache lines: packed
+		{17, 70, 61, 16, 0, 9}, // partial micro-panels in m and n
+		{1, 1, 1, 1, 0, 1},
+		{3, 48, 2, 48, 0, 0}, // no overlap (ldb == n)
+	}
+	forEachLevel(t, func(t *testing.T) {
+		rng := newRNG(t)
+		for _, tc := range cases {
+			for _, transA := range []bool{false, true} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {2, -0.5}} {
+					alpha, beta := ab[0], ab[1]
+					m, n, k, ldb := tc.m, tc.n, tc.k, tc.ldb
+					lda := k + 3
+					if transA {
+						lda = m + 5
+					}
+					if tc.lda > 0 {
+						lda = tc.lda
+					}
+					rowsA := m
+					if transA {
+						rowsA = k
+					}
+					colsA := k
+					if transA {
+						colsA = m
+					}
+					// (rowsA-1)·lda + colsA floats: the rows may overlap
+					a := append(randMatrix(rng, rowsA-1, lda)[:(rowsA-1)*lda], randMatrix(rng, 1, colsA)...)
+					bAll := alignedFloats(tc.off + (k-1)*ldb + n)
+					for i := range bAll {
+						bAll[i] = float32(rng.Float64()*2 - 1)
+					}
+					b := bAll[tc.off:]
+					const guard = 40
+					ldc := n + 2
+					c := make([]float32, guard+m*ldc+guard)
+					for i := range c {
+						c[i] = guardValue
+					}
+					cv := c[guard : guard+m*ldc]
+					c0 := make([]float32, m*ldc)
+					for i := range m {
+						for j := range n {
+							v := float32(rng.Float64()*2 - 1)
+							if beta == 0 {
+								v = float32(math.NaN())
+							}
+							cv[i*ldc+j], c0[i*ldc+j] = v, v
+						}
+					}
+					want := make([]float64, m*n)
+					mag := make([]float64, m*n)
+					for i := range m {
+						for j := range n {
+							var s, sa float64
+							for p := range k {
+								var av float32
+								if transA {
+									av = a[p*lda+i]
+								} else {
+									av = a[i*lda+p]
+								}
+								bv := b[p*ldb+j]
+								s += float64(av) * float64(bv)
+								sa += math.Abs(float64(av) * float64(bv))
+							}
+							w, wa := float64(alpha)*s, math.Abs(float64(alpha))*sa
+							if beta != 0 {
+								w += float64(beta) * float64(c0[i*ldc+j])
+								wa += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
+							}
+							want[i*n+j], mag[i*n+j] = w, wa
+						}
+					}
+					SgemmSerialOverlap(transA, m, n, k, alpha, a, lda, b, ldb, beta, cv, ldc)
+					name := "overlap"
+					compareC(t, name, cv, ldc, m, n, want, mag, k)
+					checkGuards(t, name, c, guard, m, n, ldc)
+					if t.Failed() {
+						t.Fatalf("case m=%d n=%d k=%d lda=%d ldb=%d off=%d transA=%v alpha=%g beta=%g", m, n, k, lda, ldb, tc.off, transA, alpha, beta)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmSerialOverlapPanics(t *testing.T) {
+	b := make([]float32, 10)
+	c := make([]float32, 16)
+	a := make([]float32, 16)
+	for name, f := range map[string]func(){
+		"ldb 0":   func() { SgemmSerialOverlap(false, 1, 4, 2, 1, a, 2, b, 0, 0, c, 4) },
+		"short b": func() { SgemmSerialOverlap(false, 1, 8, 4, 1, a, 4, b, 2, 0, c, 8) },
+		"lda 0":   func() { SgemmSerialOverlap(true, 4, 1, 2, 1, a, 0, b, 1, 0, c, 1) },
+		"short a": func() { SgemmSerialOverlap(true, 8, 1, 4, 1, a[:10], 2, b, 1, 0, c, 1) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -1,0 +1,133 @@
+package nn
+
+import "github.com/gotransfer/gotransfer/kernels"
+
+// The dKernel of a stride-1, undilated convolution whose output keeps the
+// input's size ('same' padding), read straight from the input.
+//
+// With OH = H and OW = W, output pixel r = (n·H + oh)·W + ow sits at x[r·C]
+// in NHWC memory, and kernel row i of its patch is
+//
+//	x[n, oh−pt+i, ow−pl .. ow−pl+kw−1, 0..C) = x_flat[r·C + s_i : r·C + s_i + kw·C],
+//	s_i = ((i−pt)·W − pl)·C.
+//
+// So kernel row i of the patch matrix (pixels × kw·C) is a matrix whose
+// rows overlap, C floats apart: a Toeplitz view of x. Its rows of dKernel
+// (kw·C × cout, rows i·kw·C .. (i+1)·kw·C) are view_iᵀ · dz, one GEMM per
+// kernel row (kernels.SgemmSerialOverlap) in which the p-major micro-kernel
+// reads view_iᵀ in place and B = dz is read in place too: nothing is packed,
+// where the RowSource path built 9·C-float patch rows and copied them into
+// B panels.
+// The view differs from the patch matrix only where the window leaves the
+// image:
+//   - pixels whose input row oh−pt+i is outside the image (top and bottom
+//     padding) are left out of kernel row i's GEMM: per image the others
+//     form one contiguous range of pixels;
+//   - a left or right padding tap (ow−pl+j outside [0, W)) reads the
+//     neighbouring image row's edge pixel instead of zero. Only the pl
+//     leftmost and pr = kw−1−pl rightmost pixels of each image row have
+//     such taps; they are corrected afterwards by one small GEMM,
+//     dKernel += Δᵀ · dz_E, with Δ = correct patch row − what the views
+//     read, over these edge pixels E;
+//   - at the very start and end of x a view would read outside the slice:
+//     the (edge) pixels concerned are left out of the view's GEMM and get
+//     their whole correct row through Δ.
+//
+// block1_conv2 at 224x224 (C = 64), one core's dKernel GEMM over half the
+// pixels (5 alternating rounds): 15.4–16.1 ms with patch rows from a
+// RowSource, 11.8–12.5 ms with the views as B (dzᵀ packed, 64 rows = 5
+// micro-panels of 14), 11.1–11.6 ms as here.
+
+// toeplitzOK reports whether kernelGrad can read the patches in place:
+// stride 1, no dilation, output as large as the input, and C a multiple of
+// 16 so that the view's rows start on cache lines (64-byte aligned x).
+func (c *Conv2D) toeplitzOK(H, W int, gh, gw axisGeom) bool {
+	return gh.stride == 1 && gw.stride == 1 && gh.dilation == 1 && gw.dilation == 1 &&
+		gh.out == H && gw.out == W && c.cin%16 == 0
+}
+
+// toeplitzScratch is one core's scratch for toeplitzKernelGrad.
+type toeplitzScratch struct {
+	ranges []pixelRange // the in-place range of each (image, kernel row), image-major
+	dzE    []float32    // edge pixels' dz rows (toeplitzChunk × cout)
+	delta  []float32    // edge pixels' Δ rows (toeplitzChunk × K)
+}
+
+// pixelRange is a half-open range of output pixels.
+type pixelRange struct{ lo, hi int }
+
+// toeplitzChunk is how many edge pixels one correction GEMM takes.
+const toeplitzChunk = 128
+
+// toeplitzKernelGrad overwrites dw (K × cout, dKernel's layout) with Σ over
+// the pixels [lo, hi) of patch[r]ᵀ ⊗ dz[r], reading the patches of src in
+// place.
+func (c *Conv2D) toeplitzKernelGrad(src *patches, dz, dw []float32, lo, hi int, sc *toeplitzScratch) {
+	C, H, W := src.C, src.H, src.W
+	HW, kwC, cout := H*W, c.kw*src.C, c.cout
+	K := c.kh * kwC
+	x := src.src
+	clear(dw)
+	n0 := lo / HW
+	sc.ranges = sc.ranges[:0]
+	for n := n0; n*HW < hi; n++ {
+		for i := range c.kh {
+			s := ((i-src.pt)*W - src.pl) * C
+			a := max(lo, n*HW+max(0, src.pt-i)*W)
+			b := min(hi, n*HW+min(H, H+src.pt-i)*W)
+			for a < b && a*C+s < 0 {
+				a++ // the view would start before x: edge pixels, corrected below
+			}
+			for a < b && (b-1)*C+s+kwC > len(x) {
+				b-- // ... or end after it
+			}
+			if a < b {
+				kernels.SgemmSerialOverlap(true, kwC, cout, b-a, 1, x[a*C+s:], C, dz[a*cout:], cout, 1, dw[i*kwC*cout:], cout)
+			} else {
+				a, b = 0, 0
+			}
+			sc.ranges = append(sc.ranges, pixelRange{a, b})
+		}
+	}
+	// Corrections over the edge pixels, toeplitzChunk at a time.
+	pl, pr := src.pl, c.kw-1-src.pl
+	if pl == 0 && pr == 0 {
+		return
+	}
+	sc.dzE = ensure(sc.dzE, toeplitzChunk*cout)
+	sc.delta = ensure(sc.delta, toeplitzChunk*K)
+	e := 0
+	flush := func() {
+		kernels.SgemmSerial(true, false, K, cout, e, 1, sc.delta, K, sc.dzE, cout, 1, dw, cout)
+		e = 0
+	}
+	for row := lo / W * W; row < hi; row += W {
+		for ow := 0; ow < W; ow++ {
+			if ow == pl && W-pr > pl {
+				if ow = W - pr; ow == W { // skip the interior of the row
+					break
+				}
+			}
+			r := row + ow
+			if r < lo || r >= hi {
+				continue
+			}
+			d := sc.delta[e*K : e*K+K]
+			src.rows(d, r, 0, K) // the correct patch row
+			copy(sc.dzE[e*cout:e*cout+cout], dz[r*cout:r*cout+cout])
+			n := r / HW
+			for i := range c.kh {
+				if rg := sc.ranges[(n-n0)*c.kh+i]; r >= rg.lo && r < rg.hi {
+					s := ((i-src.pt)*W - src.pl) * C
+					kernels.Axpy(-1, x[r*C+s:r*C+s+kwC], d[i*kwC:i*kwC+kwC]) // minus what the view read
+				}
+			}
+			if e++; e == toeplitzChunk {
+				flush()
+			}
+		}
+	}
+	if e > 0 {
+		flush()
+	}
+}
