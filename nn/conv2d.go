@@ -53,19 +53,20 @@ type Conv2D struct {
 	tile       []float32   // bounded im2col / dPatches tile
 	dz         []float32   // dy masked by ReLU
 	wt         []float32   // flipped, transposed kernel for the stride-1 dx GEMM
-	dwT        []float32   // per-core dKernelᵀ (cout × K) of the transposed dKernel GEMM, or dKernel (K × cout) in place (toeplitz)
+	dwT        []float32   // per-core dKernelᵀ (cout × K) of the transposed dKernel GEMM, or dKernel (K × cout) of toeplitzKernelGrad
 	dbPart     []float32   // per-core partial bias gradients (GOMAXPROCS × cout)
 	mb         maskBiasJob // the running maskAndBiasGrad call
 	kg         kernelGradJob
 	gradShares []gradShare       // per-core patch-row sources of the transposed kernelGrad
-	toe        []toeplitzScratch // per-core scratch of the in-place transposed kernelGrad
-	fwd        patches           // im2col description of the current Forward
-	stk        stacked           // thin-input patch layout (conv_stacked.go)
-	sfwd       stackedFwd        // the running banded stacked forward
-	wp         []float32         // kernel rows permuted to the stacked (j, i, c) order
-	wtp        []float32         // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
-	gather     thinGather        // the running thin dx gather
-	fused      thinFused         // the running thinBackward call
+	toe        []toeplitzScratch // per-core scratch of the in-place kernelGrad (conv_toeplitz.go)
+	toeJob     toeplitzJob
+	fwd        patches    // im2col description of the current Forward
+	stk        stacked    // thin-input patch layout (conv_stacked.go)
+	sfwd       stackedFwd // the running banded stacked forward
+	wp         []float32  // kernel rows permuted to the stacked (j, i, c) order
+	wtp        []float32  // kernelᵀ zero-padded to a multiple of 32 columns (thin dx)
+	gather     thinGather // the running thin dx gather
+	fused      thinFused  // the running thinBackward call
 	fwdRows    kernels.RowSource
 	shape      tensor.Shape // storage for xShape
 
@@ -355,16 +356,13 @@ func (j *maskBiasJob) runRange(worker, lo, hi int) {
 }
 
 // kernelGradJob is one transposed kernelGrad call, shared by the cores: a
-// core given pixels [lo, hi) writes their dKernelᵀ sum to c.dwT[worker]
-// (their dKernel sum, K × cout, on the in-place path).
+// core given pixels [lo, hi) writes their dKernelᵀ sum to c.dwT[worker].
 type kernelGradJob struct {
 	c   *Conv2D
 	src *patches
 	dz  []float32
 	K   int
 	wg  sync.WaitGroup
-
-	toeplitz bool // read the patches in place (conv_toeplitz.go)
 }
 
 // gradShare is the patch-row source of one core's pixels, starting at r0.
@@ -378,10 +376,6 @@ func (s *gradShare) rows(dst []float32, r, p0, kc int) { s.g.rows(dst, s.r0+r, p
 
 func (j *kernelGradJob) runRange(worker, lo, hi int) {
 	c, cout, K := j.c, j.c.cout, j.K
-	if j.toeplitz {
-		c.toeplitzKernelGrad(j.src, j.dz, c.dwT[worker*cout*K:(worker+1)*cout*K], lo, hi, &c.toe[worker])
-		return
-	}
 	sh := &c.gradShares[worker]
 	sh.g, sh.r0 = *j.src, lo
 	kernels.SgemmTransARowsSerial(cout, K, hi-lo, 1, j.dz[lo*cout:], cout, sh.fn, 0, c.dwT[worker*cout*K:(worker+1)*cout*K], K)
@@ -406,6 +400,17 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		return
 	}
 	src := c.patchesOf(c.x.Data, H, W, gh, gw)
+	if M >= 4*K && c.toeplitzOK(H, W, gh, gw) {
+		// Stride 1, undilated, 'same' output and C a multiple of 16: the
+		// patches are read in place from x (conv_toeplitz.go), dKernel =
+		// patchesᵀ·dz with nothing packed. Backward, direct path, batch 1,
+		// 3 alternating rounds: block1_conv2 27.2–29.3 -> 21.4–24.2 ms,
+		// block2_conv1 12.3–12.7 -> 10.4–11.8, block2_conv2 22.9–24.8 ->
+		// 21.4–22.9; default path, batch 16: block3_conv2 248–275 ->
+		// 226–246 ms.
+		c.toeplitzKernelGrad(src, dz, dw, M, K)
+		return
+	}
 	if M >= 4*K && K >= transposedGradMinK {
 		// Many pixels per patch column (early VGG blocks): dKernelᵀ = dzᵀ·A,
 		// (cout × M)·(M × K), with the patch rows packed straight into the
@@ -424,14 +429,6 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		// of dKernelᵀ had every core pack all of dzᵀ. block1_conv2 backward
 		// 38.4/39.2 -> 35.5/36.2 ms (quiet host, alternating runs);
 		// block2_conv2 unchanged.
-		//
-		// Stride 1, undilated, 'same' output and C a multiple of 16: the
-		// patches are read in place from x instead (conv_toeplitz.go),
-		// dKernel = patchesᵀ·dz with nothing packed. Backward, direct path,
-		// batch 1, 3 alternating rounds: block1_conv2 27.2–29.3 ->
-		// 21.4–24.2 ms, block2_conv1 12.3–12.7 -> 10.4–11.8, block2_conv2
-		// 22.9–24.8 -> 21.4–22.9; default path, batch 16: block3_conv2
-		// 248–275 -> 226–246 ms.
 		parts := min(runtime.GOMAXPROCS(0), M) // as parallelRange splits
 		if M < 8 {
 			parts = 1
@@ -445,18 +442,8 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		}
 		j := &c.kg
 		j.c, j.src, j.dz, j.K = c, src, dz, K
-		if j.toeplitz = c.toeplitzOK(H, W, gh, gw); j.toeplitz && len(c.toe) < parts {
-			c.toe = make([]toeplitzScratch, parts)
-		}
 		parallelRange(M, j, &j.wg)
 		j.c, j.src, j.dz = nil, nil, nil
-		if j.toeplitz { // per-core partial dKernels, already K × cout
-			copy(dw, c.dwT[:K*cout])
-			for q := 1; q < parts; q++ {
-				kernels.Axpy(1, c.dwT[q*cout*K:(q+1)*cout*K], dw)
-			}
-			return
-		}
 		for p := 0; p < K; p++ {
 			row := dw[p*cout : p*cout+cout]
 			for m := range row {

@@ -1,6 +1,11 @@
 package nn
 
-import "github.com/gotransfer/gotransfer/kernels"
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gotransfer/gotransfer/kernels"
+)
 
 // The dKernel of a stride-1, undilated convolution whose output keeps the
 // input's size ('same' padding), read straight from the input.
@@ -46,7 +51,16 @@ func (c *Conv2D) toeplitzOK(H, W int, gh, gw axisGeom) bool {
 		gh.out == H && gw.out == W && c.cin%16 == 0
 }
 
-// toeplitzScratch is one core's scratch for toeplitzKernelGrad.
+// toeplitzJob is one toeplitzKernelGrad call, shared by the cores: a core
+// given pixels [lo, hi) writes their dKernel sum to c.dwT[worker].
+type toeplitzJob struct {
+	c      *Conv2D
+	src    *patches
+	dz, dw []float32
+	wg     sync.WaitGroup
+}
+
+// toeplitzScratch is one core's scratch for toeplitzPart.
 type toeplitzScratch struct {
 	ranges []pixelRange // the in-place range of each (image, kernel row), image-major
 	dzE    []float32    // edge pixels' dz rows (toeplitzChunk × cout)
@@ -59,10 +73,42 @@ type pixelRange struct{ lo, hi int }
 // toeplitzChunk is how many edge pixels one correction GEMM takes.
 const toeplitzChunk = 128
 
-// toeplitzKernelGrad overwrites dw (K × cout, dKernel's layout) with Σ over
-// the pixels [lo, hi) of patch[r]ᵀ ⊗ dz[r], reading the patches of src in
-// place.
-func (c *Conv2D) toeplitzKernelGrad(src *patches, dz, dw []float32, lo, hi int, sc *toeplitzScratch) {
+// toeplitzKernelGrad sets dw (K × cout) = patchesᵀ·dz over the M pixels
+// with the patches of src read in place. The pixels are split across the
+// cores, each summing its share into its own partial dKernel, added in core
+// order (so the result does not depend on timing). kernelGrad takes it
+// when M ≥ 4·K: with fewer pixels (block4 and block5 at batch 1) the
+// partial sums, or with the output channels split instead, C's traffic
+// over a short reduction, cost more than the tile path saves
+// (block5_conv2 backward 6.2–7.1 -> 7.3–8.3 ms split by channels).
+func (c *Conv2D) toeplitzKernelGrad(src *patches, dz, dw []float32, M, K int) {
+	cout := c.cout
+	parts := 1
+	if M >= 8 { // as parallelRange splits
+		parts = max(1, min(runtime.GOMAXPROCS(0), M))
+	}
+	c.dwT = ensure(c.dwT, parts*K*cout)
+	for len(c.toe) < parts {
+		c.toe = append(c.toe, toeplitzScratch{})
+	}
+	j := &c.toeJob
+	j.c, j.src, j.dz, j.dw = c, src, dz, dw
+	parallelRange(M, j, &j.wg)
+	j.c, j.src, j.dz, j.dw = nil, nil, nil, nil
+	copy(dw, c.dwT[:K*cout])
+	for q := 1; q < parts; q++ {
+		kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], dw)
+	}
+}
+
+func (j *toeplitzJob) runRange(worker, lo, hi int) {
+	size := len(j.dw)
+	j.c.toeplitzPart(j.src, j.dz, j.c.dwT[worker*size:(worker+1)*size], lo, hi, &j.c.toe[worker])
+}
+
+// toeplitzPart overwrites dw (K × cout) with Σ over the pixels [lo, hi)
+// of patch[r]ᵀ ⊗ dz[r], reading the patches of src in place.
+func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *toeplitzScratch) {
 	C, H, W := src.C, src.H, src.W
 	HW, kwC, cout := H*W, c.kw*src.C, c.cout
 	K := c.kh * kwC
