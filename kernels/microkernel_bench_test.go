@@ -195,10 +195,10 @@ func BenchmarkKernelSustained(b *testing.B) {
 // broadcasts per 24 FMAs, all L1 hits: no miss, prefetch, C tile or
 // branch besides the loop's), in slices of 2 ms and 100 ms, both timed in
 // thread CPU time. It asks whether a load-bearing FMA loop can sustain the
-// FMA peak at all. On the project's machine (4 runs × 20 slices) it reaches
-// 95–101 % of the FMA loop in 2 ms slices but 91–94 % in 100 ms slices
-// (206–219 against 226–234 GFLOP/cpu-s): sustained, the loads alone cost
-// 6–9 % of peak before any cache miss, leaving 1–4 points for everything
+// FMA peak at all. On the project's machine (5 runs × 20 slices) it reaches
+// 95–101 % of the FMA loop in 2 ms slices but 90–94 % in 100 ms slices
+// (198–219 against 220–234 GFLOP/cpu-s): sustained, the loads alone cost
+// 6–10 % of peak before any cache miss, leaving 0–4 points for everything
 // else a GEMM does (prefetches, C tiles, packing, misses) if it is to
 // sustain 90 % of peak_flops.c here. (A 8×48 load pattern, 11 loads per
 // 24 FMAs instead of 14, measured 93–94 %.)

@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -32,80 +34,105 @@ func TestSgemmSerialOverlap(t *testing.T) {
 		for _, tc := range cases {
 			for _, transA := range []bool{false, true} {
 				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {2, -0.5}} {
-					alpha, beta := ab[0], ab[1]
-					m, n, k, ldb := tc.m, tc.n, tc.k, tc.ldb
-					lda := k + 3
+					lda := tc.k + 3
 					if transA {
-						lda = m + 5
+						lda = tc.m + 5
 					}
 					if tc.lda > 0 {
 						lda = tc.lda
 					}
-					rowsA := m
-					if transA {
-						rowsA = k
-					}
-					colsA := k
-					if transA {
-						colsA = m
-					}
-					// (rowsA-1)·lda + colsA floats: the rows may overlap
-					a := append(randMatrix(rng, rowsA-1, lda)[:(rowsA-1)*lda], randMatrix(rng, 1, colsA)...)
-					bAll := alignedFloats(tc.off + (k-1)*ldb + n)
-					for i := range bAll {
-						bAll[i] = float32(rng.Float64()*2 - 1)
-					}
-					b := bAll[tc.off:]
-					const guard = 40
-					ldc := n + 2
-					c := make([]float32, guard+m*ldc+guard)
-					for i := range c {
-						c[i] = guardValue
-					}
-					cv := c[guard : guard+m*ldc]
-					c0 := make([]float32, m*ldc)
-					for i := range m {
-						for j := range n {
-							v := float32(rng.Float64()*2 - 1)
-							if beta == 0 {
-								v = float32(math.NaN())
-							}
-							cv[i*ldc+j], c0[i*ldc+j] = v, v
-						}
-					}
-					want := make([]float64, m*n)
-					mag := make([]float64, m*n)
-					for i := range m {
-						for j := range n {
-							var s, sa float64
-							for p := range k {
-								var av float32
-								if transA {
-									av = a[p*lda+i]
-								} else {
-									av = a[i*lda+p]
-								}
-								bv := b[p*ldb+j]
-								s += float64(av) * float64(bv)
-								sa += math.Abs(float64(av) * float64(bv))
-							}
-							w, wa := float64(alpha)*s, math.Abs(float64(alpha))*sa
-							if beta != 0 {
-								w += float64(beta) * float64(c0[i*ldc+j])
-								wa += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
-							}
-							want[i*n+j], mag[i*n+j] = w, wa
-						}
-					}
-					SgemmSerialOverlap(transA, m, n, k, alpha, a, lda, b, ldb, beta, cv, ldc)
-					name := "overlap"
-					compareC(t, name, cv, ldc, m, n, want, mag, k)
-					checkGuards(t, name, c, guard, m, n, ldc)
-					if t.Failed() {
-						t.Fatalf("case m=%d n=%d k=%d lda=%d ldb=%d off=%d transA=%v alpha=%g beta=%g", m, n, k, lda, ldb, tc.off, transA, alpha, beta)
-					}
+					checkOverlap(t, rng, transA, tc.m, tc.n, tc.k, lda, tc.ldb, tc.off, ab[0], ab[1])
 				}
 			}
+		}
+	})
+}
+
+// checkOverlap runs one SgemmSerialOverlap call on random operands (B
+// starting off floats past a 64-byte boundary) and compares it with a
+// float64 reference, with guards around C (NaN in C when beta == 0).
+func checkOverlap(t *testing.T, rng *rand.Rand, transA bool, m, n, k, lda, ldb, off int, alpha, beta float32) {
+	t.Helper()
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	a := make([]float32, max(0, (rowsA-1)*lda+colsA)) // the rows may overlap
+	for i := range a {
+		a[i] = float32(rng.Float64()*2 - 1)
+	}
+	bAll := alignedFloats(off + max(0, (k-1)*ldb+n))
+	for i := range bAll {
+		bAll[i] = float32(rng.Float64()*2 - 1)
+	}
+	b := bAll[off:]
+	const guard = 40
+	ldc := n + 2
+	c := make([]float32, guard+m*ldc+guard)
+	for i := range c {
+		c[i] = guardValue
+	}
+	cv := c[guard : guard+m*ldc]
+	c0 := make([]float32, m*ldc)
+	for i := range m {
+		for j := range n {
+			v := float32(rng.Float64()*2 - 1)
+			if beta == 0 {
+				v = float32(math.NaN())
+			}
+			cv[i*ldc+j], c0[i*ldc+j] = v, v
+		}
+	}
+	want := make([]float64, m*n)
+	mag := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s, sa float64
+			for p := range k {
+				var av float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				bv := b[p*ldb+j]
+				s += float64(av) * float64(bv)
+				sa += math.Abs(float64(av) * float64(bv))
+			}
+			w, wa := float64(alpha)*s, math.Abs(float64(alpha))*sa
+			if beta != 0 {
+				w += float64(beta) * float64(c0[i*ldc+j])
+				wa += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
+			}
+			want[i*n+j], mag[i*n+j] = w, wa
+		}
+	}
+	SgemmSerialOverlap(transA, m, n, k, alpha, a, lda, b, ldb, beta, cv, ldc)
+	name := fmt.Sprintf("overlap m=%d n=%d k=%d lda=%d ldb=%d off=%d transA=%v alpha=%g beta=%g", m, n, k, lda, ldb, off, transA, alpha, beta)
+	compareC(t, name, cv, ldc, m, n, want, mag, k)
+	checkGuards(t, name, c, guard, m, n, ldc)
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// FuzzSgemmSerialOverlap checks SgemmSerialOverlap on every level for
+// random shapes and strides, overlapping or not (ld from 1 up).
+func FuzzSgemmSerialOverlap(f *testing.F) {
+	f.Add(uint8(64), uint8(192), uint16(300), uint8(64), uint8(64), uint8(0), uint8(1), uint64(1))
+	f.Add(uint8(15), uint8(33), uint16(17), uint8(3), uint8(7), uint8(5), uint8(4), uint64(2))
+	f.Add(uint8(1), uint8(1), uint16(1), uint8(1), uint8(1), uint8(0), uint8(0), uint64(3))
+	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, lda, ldb, off, flags uint8, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		transA := flags&1 != 0
+		alpha, beta := scalars[flags>>1&3], scalars[flags>>3&3]
+		mm, nn, kk := int(m)%80, int(n)%200, int(k)%700
+		ldA, ldB := max(1, int(lda)), max(1, int(ldb))
+		prev := Level()
+		defer SetLevel(prev)
+		for _, name := range Levels() {
+			SetLevel(name)
+			checkOverlap(t, rng, transA, mm, nn, kk, ldA, ldB, int(off)%17, alpha, beta)
 		}
 	})
 }
