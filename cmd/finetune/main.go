@@ -7,7 +7,7 @@
 //
 // Without -data it runs an offline demonstration on MNIST (see
 // mnist_default.go): pre-train a reduced-width VGG16 on digits 0–4, transfer
-// it to digits 5–9 from 100 labelled images per class, and compare with the
+// it to digits 5–9 from 50 labelled images per class, and compare with the
 // same network trained from scratch on those images. The last line is
 //
 //	result: transfer_accuracy=0.XXXX scratch_accuracy=0.XXXX
