@@ -70,7 +70,7 @@ type demoPlan struct {
 //     last 2 at 1e-4): 0.9488/0.9029, 0.9702/0.8111, 0.9706/0.7766, 0.9679/0.8502,
 //     0.9338/0.6591 (gap +4.6, +15.9, +19.4, +11.8, +27.5 points)
 //   - the same with 100 per class, the default until the in-place dKernel (nn/conv_toeplitz.go)
-//     changed the summation order of three layers' weight gradients (by ~5e-7 relative):
+//     changed the summation order of three layers' weight gradients (below 1e-6 relative):
 //     before, 0.9749/0.9340, 0.9681/0.9424, 0.9720/0.9459, 0.9780/0.9383, 0.9696/0.9058
 //     (gap +2.6 to +6.4); after, 0.9578/0.9591, 0.9638/0.9525, 0.9533/0.8235, 0.9728/0.9426,
 //     0.9632/0.9438 (gap -0.1 to +13.0). That plan had been chosen among the variants below
