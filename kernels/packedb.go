@@ -163,10 +163,7 @@ func sgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 		}
 		panic(fmt.Sprintf("kernels: SgemmPackedB k=%d n=%d, but the packed B is %d×%d", k, n, pk, pn))
 	}
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
+	rowsA, colsA := stored(transA, m, k)
 	checkShape(m, n, k)
 	checkMatrix("a", rowsA, colsA, a, lda)
 	checkMatrix("c", m, n, c, ldc)

@@ -21,14 +21,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // whole product on the calling goroutine, next is the caller's buffer to
 // prefetch (nil: none).
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, serial bool, next []float32) {
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
+	rowsA, colsA := stored(transA, m, k)
+	rowsB, colsB := stored(transB, k, n)
 	checkShape(m, n, k)
 	checkMatrix("a", rowsA, colsA, a, lda)
 	checkMatrix("b", rowsB, colsB, b, ldb)
@@ -162,10 +156,7 @@ func SgemmTransARowsSerial(m, n, k int, alpha float32, a []float32, lda int, row
 // reads rows at their stride, so overlap needs nothing special).
 // Semantics otherwise as Sgemm; C must not overlap A or B.
 func SgemmSerialOverlap(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
+	rowsA, colsA := stored(transA, m, k)
 	checkShape(m, n, k)
 	checkOverlapping("a", rowsA, colsA, a, lda)
 	checkOverlapping("b", k, n, b, ldb)
@@ -208,6 +199,15 @@ func runGemm(g gemmArgs) {
 	j.gemmArgs = g
 	j.run()
 	j.release()
+}
+
+// stored returns the rows and columns of an operand as stored: r×c, or c×r
+// when it is transposed.
+func stored(trans bool, r, c int) (rows, cols int) {
+	if trans {
+		return c, r
+	}
+	return r, c
 }
 
 func checkShape(m, n, k int) {
