@@ -124,10 +124,7 @@ func (pb *PackedB) RowPanels(p, rows, q int) []float32 {
 // PackB packs op(B) (k×n: B is k×n with row stride ldb, or n×k when transB)
 // into dst for SgemmPackedB, with the active level's layout.
 func PackB(transB bool, k, n int, b []float32, ldb int, dst *PackedB) {
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
+	rowsB, colsB := stored(transB, k, n)
 	checkShape(0, n, k)
 	checkMatrix("b", rowsB, colsB, b, ldb)
 	dst.Init(k, n)
