@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -53,64 +54,37 @@ func TestSgemmSerialOverlap(t *testing.T) {
 // float64 reference, with guards around C (NaN in C when beta == 0).
 func checkOverlap(t *testing.T, rng *rand.Rand, transA bool, m, n, k, lda, ldb, off int, alpha, beta float32) {
 	t.Helper()
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	a := make([]float32, max(0, (rowsA-1)*lda+colsA)) // the rows may overlap
-	for i := range a {
-		a[i] = float32(rng.Float64()*2 - 1)
+	g := &gemmCase{transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta, lda: lda, ldb: ldb, ldc: n + 2, guard: 40}
+	rowsA, colsA := stored(transA, m, k)
+	g.a = make([]float32, max(0, (rowsA-1)*lda+colsA)) // the rows may overlap
+	for i := range g.a {
+		g.a[i] = float32(rng.Float64()*2 - 1)
 	}
 	bAll := alignedFloats(off + max(0, (k-1)*ldb+n))
 	for i := range bAll {
 		bAll[i] = float32(rng.Float64()*2 - 1)
 	}
-	b := bAll[off:]
-	const guard = 40
-	ldc := n + 2
-	c := make([]float32, guard+m*ldc+guard)
-	for i := range c {
-		c[i] = guardValue
+	g.b = bAll[off:]
+	g.c = make([]float32, 2*g.guard+m*g.ldc)
+	for i := range g.c {
+		g.c[i] = guardValue
 	}
-	cv := c[guard : guard+m*ldc]
-	c0 := make([]float32, m*ldc)
+	cv := g.cview(g.c)
 	for i := range m {
 		for j := range n {
 			v := float32(rng.Float64()*2 - 1)
 			if beta == 0 {
 				v = float32(math.NaN())
 			}
-			cv[i*ldc+j], c0[i*ldc+j] = v, v
+			cv[i*g.ldc+j] = v
 		}
 	}
-	want := make([]float64, m*n)
-	mag := make([]float64, m*n)
-	for i := range m {
-		for j := range n {
-			var s, sa float64
-			for p := range k {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				bv := b[p*ldb+j]
-				s += float64(av) * float64(bv)
-				sa += math.Abs(float64(av) * float64(bv))
-			}
-			w, wa := float64(alpha)*s, math.Abs(float64(alpha))*sa
-			if beta != 0 {
-				w += float64(beta) * float64(c0[i*ldc+j])
-				wa += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
-			}
-			want[i*n+j], mag[i*n+j] = w, wa
-		}
-	}
-	SgemmSerialOverlap(transA, m, n, k, alpha, a, lda, b, ldb, beta, cv, ldc)
+	want, mag := g.reference()
+	got := slices.Clone(g.c)
+	SgemmSerialOverlap(transA, m, n, k, alpha, g.a, lda, g.b, ldb, beta, g.cview(got), g.ldc)
 	name := fmt.Sprintf("overlap m=%d n=%d k=%d lda=%d ldb=%d off=%d transA=%v alpha=%g beta=%g", m, n, k, lda, ldb, off, transA, alpha, beta)
-	compareC(t, name, cv, ldc, m, n, want, mag, k)
-	checkGuards(t, name, c, guard, m, n, ldc)
+	compareC(t, name, g.cview(got), g.ldc, m, n, want, mag, k)
+	checkGuards(t, name, got, g.guard, m, n, g.ldc)
 	if t.Failed() {
 		t.FailNow()
 	}

@@ -222,9 +222,7 @@ func checkMatrix(name string, rows, cols int, x []float32, ld int) {
 	if ld < max(1, cols) {
 		panic(fmt.Sprintf("kernels: ld%s = %d < max(1, %d)", name, ld, cols))
 	}
-	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("kernels: len(%s) = %d < %d for a %d×%d matrix with stride %d", name, len(x), (rows-1)*ld+cols, rows, cols, ld))
-	}
+	checkOverlapping(name, rows, cols, x, ld)
 }
 
 // scaleC sets C = beta·C (C = 0 when beta == 0, NaN included).

@@ -429,10 +429,7 @@ func (c *Conv2D) kernelGrad(dz []float32, H, W int, gh, gw axisGeom) {
 		// of dKernelᵀ had every core pack all of dzᵀ. block1_conv2 backward
 		// 38.4/39.2 -> 35.5/36.2 ms (quiet host, alternating runs);
 		// block2_conv2 unchanged.
-		parts := min(runtime.GOMAXPROCS(0), M) // as parallelRange splits
-		if M < 8 {
-			parts = 1
-		}
+		parts := rangeParts(M)
 		c.dwT = ensure(c.dwT, parts*cout*K)
 		if len(c.gradShares) < parts {
 			c.gradShares = make([]gradShare, parts)

@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/gotransfer/gotransfer/kernels"
@@ -221,10 +220,7 @@ const stackedKernelTile = 2048
 func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
 	s := &c.stk
 	K, cout := c.kh*c.kw*c.cin, c.cout
-	parts := min(runtime.GOMAXPROCS(0), M) // as parallelRange splits
-	if M < 8 {
-		parts = 1
-	}
+	parts := rangeParts(M)
 	c.dwT = ensure(c.dwT, parts*K*cout)
 	if len(s.tiles) < parts {
 		s.tiles = make([][]float32, parts)

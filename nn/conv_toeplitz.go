@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"runtime"
 	"sync"
 
 	"github.com/gotransfer/gotransfer/kernels"
@@ -83,10 +82,7 @@ const toeplitzChunk = 128
 // (block5_conv2 backward 6.2–7.1 -> 7.3–8.3 ms split by channels).
 func (c *Conv2D) toeplitzKernelGrad(src *patches, dz, dw []float32, M, K int) {
 	cout := c.cout
-	parts := 1
-	if M >= 8 { // as parallelRange splits
-		parts = max(1, min(runtime.GOMAXPROCS(0), M))
-	}
+	parts := rangeParts(M)
 	c.dwT = ensure(c.dwT, parts*K*cout)
 	for len(c.toe) < parts {
 		c.toe = append(c.toe, toeplitzScratch{})
@@ -106,6 +102,10 @@ func (j *toeplitzJob) runRange(worker, lo, hi int) {
 	j.c.toeplitzPart(j.src, j.dz, j.c.dwT[worker*size:(worker+1)*size], lo, hi, &j.c.toe[worker])
 }
 
+// viewOffset is s_i: where kernel row i of output pixel r's patch starts
+// in the input, relative to r·C (stride 1, undilated, OH = H, OW = W).
+func (g *patches) viewOffset(i int) int { return ((i-g.pt)*g.W - g.pl) * g.C }
+
 // toeplitzPart overwrites dw (K × cout) with Σ over the pixels [lo, hi)
 // of patch[r]ᵀ ⊗ dz[r], reading the patches of src in place.
 func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *toeplitzScratch) {
@@ -118,7 +118,7 @@ func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *to
 	sc.ranges = sc.ranges[:0]
 	for n := n0; n*HW < hi; n++ {
 		for i := range c.kh {
-			s := ((i-src.pt)*W - src.pl) * C
+			s := src.viewOffset(i)
 			a := max(lo, n*HW+max(0, src.pt-i)*W)
 			b := min(hi, n*HW+min(H, H+src.pt-i)*W)
 			for a < b && a*C+s < 0 {
@@ -164,7 +164,7 @@ func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *to
 			n := r / HW
 			for i := range c.kh {
 				if rg := sc.ranges[(n-n0)*c.kh+i]; r >= rg.lo && r < rg.hi {
-					s := ((i-src.pt)*W - src.pl) * C
+					s := src.viewOffset(i)
 					kernels.Axpy(-1, x[r*C+s:r*C+s+kwC], d[i*kwC:i*kwC+kwC]) // minus what the view read
 				}
 			}

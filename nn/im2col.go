@@ -197,13 +197,22 @@ var rangeWorkers struct {
 	tasks   chan rangeTask
 }
 
+// rangeParts is how many pieces parallelRange(n, ...) splits [0, n) into:
+// one per core, or 1 when n < 8; callers size per-piece buffers with it.
+func rangeParts(n int) int {
+	if n < 8 {
+		return 1
+	}
+	return max(1, min(runtime.GOMAXPROCS(0), n))
+}
+
 // parallelRange is parallelFor without allocation: it splits [0, n) into
 // one contiguous piece per core, runs piece 0 on the calling goroutine and
 // the others on pool goroutines, and waits (with wg, owned by the caller so
 // that nothing escapes per call).
 func parallelRange(n int, body rangeBody, wg *sync.WaitGroup) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 || n < 8 {
+	workers := rangeParts(n)
+	if workers == 1 {
 		body.runRange(0, 0, n)
 		return
 	}
