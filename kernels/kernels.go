@@ -35,6 +35,10 @@
 // whose B comes from a RowSource takes all its columns in one block (kc
 // shortened, down to 256) so that rows are produced once per pass over k.
 //
+// BLAS offers the same kernels behind Gonum's blas.Float32 interface:
+// blas32.Use(kernels.BLAS) runs a Gonum program's Sgemm (and unit-stride
+// Saxpy, Sscal, Sdot) here, the rest on Gonum's own implementation.
+//
 // The kernel level is chosen once at start-up from the CPU's features
 // (github.com/klauspost/cpuid/v2): "avx512" (AVX-512F), "avx2" (AVX2 and FMA)
 // or "generic" (pure Go). The environment variable GOTRANSFER_KERNELS=
