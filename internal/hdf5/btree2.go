@@ -28,6 +28,9 @@ func (f *File) walkBTreeV2(addr uint64, wantType uint8, path string, visit func(
 	if c.err != nil {
 		return f.errorf(ErrCorrupt, path, "B-tree v2 header at %d: %v", addr, c.err)
 	}
+	if err := f.checkSum(head, len(head)-4, path, "B-tree v2 header", addr); err != nil {
+		return err
+	}
 	if wantType != 0 && typ != wantType {
 		return f.errorf(ErrCorrupt, path, "B-tree v2 at %d has record type %d, want %d", addr, typ, wantType)
 	}
@@ -89,6 +92,10 @@ func (f *File) walkBTreeV2(addr uint64, wantType uint8, path string, visit func(
 			return f.errorf(ErrCorrupt, path, "B-tree v2 node at %d: %v", addr, c.err)
 		}
 		if depth == 0 {
+			// Leaf: prefix, records, checksum.
+			if err := f.checkSum(node, c.off, path, "B-tree v2 leaf node", addr); err != nil {
+				return err
+			}
 			for i := uint64(0); i < n; i++ {
 				if err := visit(recs[i*recSize : (i+1)*recSize]); err != nil {
 					return err
@@ -110,6 +117,10 @@ func (f *File) walkBTreeV2(addr uint64, wantType uint8, path string, visit func(
 		}
 		if c.err != nil {
 			return f.errorf(ErrCorrupt, path, "B-tree v2 node at %d: %v", addr, c.err)
+		}
+		// Internal node: prefix, records, child pointers, checksum.
+		if err := f.checkSum(node, c.off, path, "B-tree v2 internal node", addr); err != nil {
+			return err
 		}
 		for i, ch := range children {
 			if err := walk(ch.addr, depth-1, ch.n); err != nil {

@@ -241,7 +241,7 @@ func (d *Dataset) checkEntrySize(size int, filtered bool) error {
 // fixedArray visits every entry of the fixed array whose header ("FAHD") is at addr.
 func (d *Dataset) fixedArray(addr uint64, filtered bool, entry func(idx uint64, b []byte) error) error {
 	f := d.f
-	head, err := f.readAt(addr, uint64(4+1+1+1+1+f.lengthSize+f.offsetSize), d.path, "fixed array header")
+	head, err := f.readAt(addr, uint64(4+1+1+1+1+f.lengthSize+f.offsetSize+4), d.path, "fixed array header")
 	if err != nil {
 		return err
 	}
@@ -256,6 +256,9 @@ func (d *Dataset) fixedArray(addr uint64, filtered bool, entry func(idx uint64, 
 	if c.err != nil {
 		return f.errorf(ErrCorrupt, d.path, "fixed array header: %v", c.err)
 	}
+	if err := f.checkSum(head, c.off, d.path, "fixed array header", addr); err != nil {
+		return err
+	}
 	if err := d.checkEntrySize(esize, filtered); err != nil {
 		return err
 	}
@@ -265,13 +268,18 @@ func (d *Dataset) fixedArray(addr uint64, filtered bool, entry func(idx uint64, 
 		}
 		return f.errorf(ErrCorrupt, d.path, "fixed array of %d entries, page bits %d", n, pageBits)
 	}
+	// Data block ("FADB"): signature, version, client id, header address.
 	prefix := uint64(4 + 1 + 1 + f.offsetSize)
 	pageN := uint64(1) << pageBits
 	if n <= pageN { // one unpaged block: prefix, entries, checksum
-		b, err := f.readAt(dblock+prefix, n*uint64(esize), d.path, "fixed array data block")
+		b, err := f.readAt(dblock, prefix+n*uint64(esize)+4, d.path, "fixed array data block")
 		if err != nil {
 			return err
 		}
+		if err := d.checkBlock(b, "FADB", "fixed array data block", dblock); err != nil {
+			return err
+		}
+		b = b[prefix:]
 		for i := uint64(0); i < n; i++ {
 			if err := entry(i, b[i*uint64(esize):(i+1)*uint64(esize)]); err != nil {
 				return err
@@ -282,19 +290,26 @@ func (d *Dataset) fixedArray(addr uint64, filtered bool, entry func(idx uint64, 
 	// Paged: a bitmap of initialised pages follows the prefix, then a
 	// checksum, then the pages (entries + checksum each).
 	npages := (n + pageN - 1) / pageN
-	bitmap, err := f.readAt(dblock+prefix, (npages+7)/8, d.path, "fixed array page bitmap")
+	blk, err := f.readAt(dblock, prefix+(npages+7)/8+4, d.path, "fixed array data block")
 	if err != nil {
 		return err
 	}
-	pagesAt := dblock + prefix + uint64(len(bitmap)) + 4
+	if err := d.checkBlock(blk, "FADB", "fixed array data block", dblock); err != nil {
+		return err
+	}
+	bitmap := blk[prefix : len(blk)-4]
+	pagesAt := dblock + uint64(len(blk))
 	pageSize := pageN*uint64(esize) + 4
 	for p := uint64(0); p < npages; p++ {
 		if bitmap[p/8]&(0x80>>(p%8)) == 0 {
 			continue
 		}
 		count := min(pageN, n-p*pageN)
-		b, err := f.readAt(pagesAt+p*pageSize, count*uint64(esize), d.path, "fixed array page")
+		b, err := f.readAt(pagesAt+p*pageSize, count*uint64(esize)+4, d.path, "fixed array page")
 		if err != nil {
+			return err
+		}
+		if err := f.checkSum(b, len(b)-4, d.path, "fixed array page", pagesAt+p*pageSize); err != nil {
 			return err
 		}
 		for i := uint64(0); i < count; i++ {
@@ -310,7 +325,7 @@ func (d *Dataset) fixedArray(addr uint64, filtered bool, entry func(idx uint64, 
 func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uint64, b []byte) error) error {
 	f := d.f
 	o, l := f.offsetSize, f.lengthSize
-	head, err := f.readAt(addr, uint64(4+1+1+6+6*l+o), d.path, "extensible array header")
+	head, err := f.readAt(addr, uint64(4+1+1+6+6*l+o+4), d.path, "extensible array header")
 	if err != nil {
 		return err
 	}
@@ -332,6 +347,9 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 	iblock := c.addr()
 	if c.err != nil {
 		return f.errorf(ErrCorrupt, d.path, "extensible array header: %v", c.err)
+	}
+	if err := f.checkSum(head, c.off, d.path, "extensible array header", addr); err != nil {
+		return err
 	}
 	if err := d.checkEntrySize(esize, filtered); err != nil {
 		return err
@@ -363,12 +381,12 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 	pageN := uint64(1) << pageBits
 
 	// Index block: prefix, idxElems entries, data block addresses, super block addresses, checksum.
-	ib, err := f.readAt(iblock, uint64(4+1+1+o)+idxElems*es+(ndblkAddrs+nsblkAddrs)*uint64(o), d.path, "extensible array index block")
+	ib, err := f.readAt(iblock, uint64(4+1+1+o)+idxElems*es+(ndblkAddrs+nsblkAddrs)*uint64(o)+4, d.path, "extensible array index block")
 	if err != nil {
 		return err
 	}
-	if string(ib[:4]) != "EAIB" {
-		return f.errorf(ErrCorrupt, d.path, "extensible array index block lacks its signature")
+	if err := d.checkBlock(ib, "EAIB", "extensible array index block", iblock); err != nil {
+		return err
 	}
 	pos := uint64(4 + 1 + 1 + o)
 	for i := uint64(0); i < idxElems && i < maxIdx; i++ {
@@ -392,10 +410,14 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 		}
 		prefix := uint64(4 + 1 + 1 + o + arrOff)
 		if n <= pageN {
-			b, err := f.readAt(addr+prefix, n*es, d.path, "extensible array data block")
+			b, err := f.readAt(addr, prefix+n*es+4, d.path, "extensible array data block")
 			if err != nil {
 				return err
 			}
+			if err := d.checkBlock(b, "EADB", "extensible array data block", addr); err != nil {
+				return err
+			}
+			b = b[prefix:]
 			for i := uint64(0); i < n && idx+i < maxIdx; i++ {
 				if err := entry(idx+i, b[i*es:(i+1)*es]); err != nil {
 					return err
@@ -406,13 +428,24 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 		if pageInit == nil {
 			return f.errorf(ErrUnsupported, d.path, "paged extensible array data block without a page bitmap")
 		}
+		head, err := f.readAt(addr, prefix+4, d.path, "extensible array data block")
+		if err != nil {
+			return err
+		}
+		if err := d.checkBlock(head, "EADB", "extensible array data block", addr); err != nil {
+			return err
+		}
 		pagesAt := addr + prefix + 4
 		for p := uint64(0); p*pageN < n; p++ {
 			if p/8 >= uint64(len(pageInit)) || pageInit[p/8]&(0x80>>(p%8)) == 0 {
 				continue
 			}
-			b, err := f.readAt(pagesAt+p*(pageN*es+4), pageN*es, d.path, "extensible array data block page")
+			at := pagesAt + p*(pageN*es+4)
+			b, err := f.readAt(at, pageN*es+4, d.path, "extensible array data block page")
 			if err != nil {
+				return err
+			}
+			if err := f.checkSum(b, len(b)-4, d.path, "extensible array data block page", at); err != nil {
 				return err
 			}
 			for i := uint64(0); i < pageN && idx+p*pageN+i < maxIdx; i++ {
@@ -451,12 +484,12 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 		if si.nelems > pageN {
 			bitmapSize = (si.nelems/pageN + 7) / 8
 		}
-		sb, err := f.readAt(sAddr, uint64(4+1+1+o+arrOff)+si.ndblks*(bitmapSize+uint64(o)), d.path, "extensible array super block")
+		sb, err := f.readAt(sAddr, uint64(4+1+1+o+arrOff)+si.ndblks*(bitmapSize+uint64(o))+4, d.path, "extensible array super block")
 		if err != nil {
 			return err
 		}
-		if string(sb[:4]) != "EASB" {
-			return f.errorf(ErrCorrupt, d.path, "extensible array super block lacks its signature")
+		if err := d.checkBlock(sb, "EASB", "extensible array super block", sAddr); err != nil {
+			return err
 		}
 		p := uint64(4 + 1 + 1 + o + arrOff)
 		bitmaps := sb[p : p+si.ndblks*bitmapSize]
@@ -472,4 +505,13 @@ func (d *Dataset) extensibleArray(addr uint64, filtered bool, entry func(idx uin
 		}
 	}
 	return nil
+}
+
+// checkBlock checks that the chunk-index block b (read whole, checksum
+// last) at addr starts with sig and that its checksum matches.
+func (d *Dataset) checkBlock(b []byte, sig, what string, addr uint64) error {
+	if len(b) < 8 || string(b[:4]) != sig {
+		return d.f.errorf(ErrCorrupt, d.path, "%s at %d lacks its %s signature", what, addr, sig)
+	}
+	return d.f.checkSum(b, len(b)-4, d.path, what, addr)
 }

@@ -2,6 +2,7 @@ package hdf5
 
 import (
 	"bytes"
+	"encoding/binary"
 	"compress/zlib"
 	"io"
 )
@@ -495,7 +496,15 @@ func (d *Dataset) unfilter(b []byte, mask uint32, want uint64) ([]byte, error) {
 			if len(b) < 4 {
 				return nil, f.errorf(ErrCorrupt, d.path, "fletcher32 chunk shorter than its checksum")
 			}
-			b = b[:len(b)-4] // checksum not verified
+			data, stored := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+			sum := fletcher32(data)
+			// libhdf5 also accepts the checksum with the bytes of each
+			// 16-bit half swapped (written by HDF5 releases before 1.6.1).
+			swapped := (sum>>8)&0x00ff00ff | (sum<<8)&0xff00ff00
+			if stored != sum && stored != swapped {
+				return nil, f.errorf(ErrCorrupt, d.path, "fletcher32 checksum mismatch in a chunk (stored %#08x, computed %#08x)", stored, sum)
+			}
+			b = data
 		}
 	}
 	if uint64(len(b)) != want {

@@ -78,6 +78,9 @@ func (f *File) parseDatatypeDepth(b []byte, path string, depth int) (dtype, erro
 		return dtype{}, f.errorf(ErrCorrupt, path, "datatype message: %v", c.err)
 	}
 	t := dtype{class: int(cv & 0x0f), size: int(size)}
+	if v := cv >> 4; v < 1 || v > 5 {
+		return t, f.errorf(ErrCorrupt, path, "datatype message version %d (want 1 to 5)", v)
+	}
 	switch t.class {
 	case classFixed:
 		t.bigEndian = bits[0]&1 != 0
@@ -85,25 +88,15 @@ func (f *File) parseDatatypeDepth(b []byte, path string, depth int) (dtype, erro
 		if size < 1 || size > 8 {
 			return t, f.errorf(ErrUnsupported, path, "%d-byte integer datatype", size)
 		}
-		c.u16() // bit offset
-		if prec := c.u16(); c.err == nil && int(prec) != 8*int(size) {
-			return t, f.errorf(ErrUnsupported, path, "integer datatype with %d-bit precision in %d bytes", prec, size)
+		offset, prec := c.u16(), c.u16()
+		if c.err == nil && (offset != 0 || int(prec) != 8*int(size)) {
+			return t, f.errorf(ErrUnsupported, path, "integer datatype with %d-bit precision at bit offset %d in %d bytes (only whole-byte integers are read)", prec, offset, size)
 		}
 	case classFloat:
+		if err := f.checkIEEE(c, bits, size, path); err != nil {
+			return t, err
+		}
 		t.bigEndian = bits[0]&1 != 0
-		if bits[0]&0x40 != 0 {
-			return t, f.errorf(ErrUnsupported, path, "VAX byte order float datatype")
-		}
-		c.u16() // bit offset
-		prec := c.u16()
-		expLoc, expSize, manLoc, manSize := c.u8(), c.u8(), c.u8(), c.u8()
-		bias := c.u32()
-		ieee := (size == 2 && expSize == 5 && manSize == 10 && bias == 15) ||
-			(size == 4 && expSize == 8 && manSize == 23 && bias == 127) ||
-			(size == 8 && expSize == 11 && manSize == 52 && bias == 1023)
-		if c.err == nil && (!ieee || int(prec) != 8*int(size) || manLoc != 0 || int(expLoc) != int(manSize)) {
-			return t, f.errorf(ErrUnsupported, path, "non-IEEE float datatype (%d bytes, exponent %d bits, mantissa %d bits)", size, expSize, manSize)
-		}
 	case classString:
 		t.strPad = int(bits[0] & 0x0f)
 		if size < 1 {
@@ -303,4 +296,56 @@ func (t dtype) fixedString(b []byte) string {
 		return string(b)
 	}
 	return strings.TrimRight(string(b), " \x00")
+}
+
+// ieeeLayouts are the float bit layouts this reader converts: IEEE 754
+// binary16, binary32 and binary64 by element size.
+var ieeeLayouts = map[uint32]struct {
+	expSize, manSize uint8
+	bias             uint32
+}{2: {5, 10, 15}, 4: {8, 23, 127}, 8: {11, 52, 1023}}
+
+// checkIEEE reads the float properties of a datatype message (c is just past
+// the element size) and refuses anything but an IEEE layout of the element
+// size in little- or big-endian byte order: the value fills the element
+// (bit offset 0, precision 8·size), the sign is the top bit, the exponent
+// sits just above the mantissa with IEEE's width and bias, the mantissa
+// starts at bit 0 with an implied leading one. Any other layout would decode
+// to other numbers than libhdf5's conversion gives, so it is an error
+// naming path.
+func (f *File) checkIEEE(c *cursor, bits [3]uint8, size uint32, path string) error {
+	offset, prec := c.u16(), c.u16()
+	expLoc, expSize, manLoc, manSize := c.u8(), c.u8(), c.u8(), c.u8()
+	bias := c.u32()
+	if c.err != nil {
+		return f.errorf(ErrCorrupt, path, "float datatype message: %v", c.err)
+	}
+	var problems []string
+	want, ok := ieeeLayouts[size]
+	switch {
+	case !ok:
+		problems = append(problems, fmt.Sprintf("%d-byte element (want 2, 4 or 8)", size))
+	case expSize != want.expSize || manSize != want.manSize || bias != want.bias:
+		problems = append(problems, fmt.Sprintf("exponent of %d bits with bias %d, mantissa of %d bits (IEEE: %d, %d, %d)",
+			expSize, bias, manSize, want.expSize, want.bias, want.manSize))
+	}
+	if bits[0]&0x40 != 0 {
+		problems = append(problems, "VAX byte order")
+	}
+	if norm := (bits[0] >> 4) & 3; norm != 2 {
+		problems = append(problems, fmt.Sprintf("mantissa normalization %d (IEEE: 2, implied leading one)", norm))
+	}
+	if offset != 0 || uint32(prec) != 8*size {
+		problems = append(problems, fmt.Sprintf("%d-bit precision at bit offset %d", prec, offset))
+	}
+	if uint32(bits[1]) != 8*size-1 {
+		problems = append(problems, fmt.Sprintf("sign at bit %d (IEEE: %d)", bits[1], 8*size-1))
+	}
+	if manLoc != 0 || expLoc != manSize {
+		problems = append(problems, fmt.Sprintf("mantissa at bit %d, exponent at bit %d (IEEE: 0, %d)", manLoc, expLoc, manSize))
+	}
+	if len(problems) > 0 {
+		return f.errorf(ErrUnsupported, path, "float datatype is not IEEE 754 binary16/32/64: %s", strings.Join(problems, "; "))
+	}
+	return nil
 }

@@ -1,5 +1,7 @@
 package hdf5
 
+import "encoding/binary"
+
 // Fractal heaps (format spec §III.G): the storage behind dense links and dense
 // attributes. Objects are found by heap IDs: "managed" objects live in direct
 // blocks reached through a tree of indirect blocks, "tiny" objects live in the
@@ -18,23 +20,26 @@ type fractalHeap struct {
 	maxDirect  uint64 // maximum direct block size
 	maxHeapBit int    // maximum heap size in bits
 	rootAddr   uint64
-	curRows    int // rows in the root indirect block; 0: root is a direct block
-	offBytes   int // bytes of a heap offset in IDs and block headers
-	lenBytes   int // bytes of a managed object's length in IDs
-	maxDRows   int // rows of direct blocks in an indirect block
+	curRows    int               // rows in the root indirect block; 0: root is a direct block
+	offBytes   int               // bytes of a heap offset in IDs and block headers
+	lenBytes   int               // bytes of a managed object's length in IDs
+	maxDRows   int               // rows of direct blocks in an indirect block
+	checked    map[uint64][]byte // blocks whose checksum was verified, by address
 }
 
 // openFractalHeap decodes the heap header at addr.
 func (f *File) openFractalHeap(addr uint64, path string) (*fractalHeap, error) {
 	o, l := uint64(f.offsetSize), uint64(f.lengthSize)
-	head, err := f.readAt(addr, 4+1+2+2+1+4+l+o+l+o+8*l+2+l+l+2+2+o+2, path, "fractal heap header")
+	// The header ends in a checksum (heaps with I/O filters, refused below,
+	// have more fields before it).
+	head, err := f.readAt(addr, 4+1+2+2+1+4+l+o+l+o+8*l+2+l+l+2+2+o+2+4, path, "fractal heap header")
 	if err != nil {
 		return nil, err
 	}
 	c := newCursor(head, f)
 	c.signature("FRHP")
 	c.u8() // version 0
-	h := &fractalHeap{f: f, addr: addr}
+	h := &fractalHeap{f: f, addr: addr, checked: map[uint64][]byte{}}
 	h.idLen = int(c.u16())
 	filterLen := c.u16()
 	h.flags = c.u8()
@@ -58,6 +63,9 @@ func (f *File) openFractalHeap(addr uint64, path string) (*fractalHeap, error) {
 	}
 	if filterLen != 0 {
 		return nil, f.errorf(ErrUnsupported, path, "fractal heap with I/O filters")
+	}
+	if err := f.checkSum(head, len(head)-4, path, "fractal heap header", addr); err != nil {
+		return nil, err
 	}
 	pow2 := func(v uint64) bool { return v != 0 && v&(v-1) == 0 }
 	if h.width == 0 || h.width > 1<<16 || !pow2(h.startBlock) || !pow2(h.maxDirect) || h.maxDirect < h.startBlock ||
@@ -177,16 +185,11 @@ func (h *fractalHeap) managed(off, n uint64, path string) ([]byte, error) {
 			col := (off - base) / size
 			childOff := base + col*size
 			entry := uint64(r)*h.width + col
-			// Indirect block: "FHIB", version, heap address, block offset, then
-			// child addresses (direct rows first), then a checksum.
-			pos := uint64(4+1+f.offsetSize+h.offBytes) + entry*uint64(f.offsetSize)
-			b, err := f.readAt(blockAddr, pos+uint64(f.offsetSize), path, "fractal heap indirect block")
+			b, err := h.indirect(blockAddr, rows, path)
 			if err != nil {
 				return nil, err
 			}
-			if string(b[:4]) != "FHIB" {
-				return nil, f.errorf(ErrCorrupt, path, "fractal heap indirect block at %d lacks its signature", blockAddr)
-			}
+			pos := uint64(4+1+f.offsetSize+h.offBytes) + entry*uint64(f.offsetSize)
 			child := newCursor(b[pos:], f).addr()
 			if child == undefAddr {
 				return nil, f.errorf(ErrCorrupt, path, "fractal heap object at offset %d is in an unallocated block", off)
@@ -222,12 +225,55 @@ func (h *fractalHeap) fromDirect(addr, blockOff, size, off, n uint64, path strin
 	if off < blockOff || rel < hdr || rel > size || n > size-rel {
 		return nil, f.errorf(ErrCorrupt, path, "fractal heap object (offset %d, %d bytes) overruns its direct block", off, n)
 	}
-	sig, err := f.readAt(addr, 4, path, "fractal heap direct block")
+	b, ok := h.checked[addr]
+	if !ok {
+		var err error
+		if b, err = f.readAt(addr, size, path, "fractal heap direct block"); err != nil {
+			return nil, err
+		}
+		if string(b[:4]) != "FHDB" {
+			return nil, f.errorf(ErrCorrupt, path, "fractal heap direct block at %d lacks its signature", addr)
+		}
+		if h.flags&2 != 0 {
+			// The checksum field ends the block header; it covers the whole
+			// block with the field itself taken as zero.
+			at := hdr - 4
+			stored := binary.LittleEndian.Uint32(b[at:])
+			z := append([]byte(nil), b...)
+			clear(z[at : at+4])
+			if got := lookup3(z, 0); got != stored {
+				return nil, f.errorf(ErrCorrupt, path, "fractal heap direct block at %d: checksum mismatch (stored %#08x, computed %#08x)", addr, stored, got)
+			}
+		}
+		h.checked[addr] = b
+	}
+	return b[rel : rel+n], nil
+}
+
+// indirect returns the indirect block ("FHIB") at addr with rows rows of
+// h.width child addresses, after checking its signature and checksum:
+// signature, version, heap header address, block offset, child addresses
+// (direct block rows first), checksum.
+func (h *fractalHeap) indirect(addr uint64, rows int, path string) ([]byte, error) {
+	f := h.f
+	if b, ok := h.checked[addr]; ok {
+		return b, nil
+	}
+	entries, ok := mulCap(uint64(rows), h.width)
+	if !ok || entries > uint64(f.size) {
+		return nil, f.errorf(ErrCorrupt, path, "fractal heap indirect block at %d with %d rows of %d blocks", addr, rows, h.width)
+	}
+	n := uint64(4+1+f.offsetSize+h.offBytes) + entries*uint64(f.offsetSize)
+	b, err := f.readAt(addr, n+4, path, "fractal heap indirect block")
 	if err != nil {
 		return nil, err
 	}
-	if string(sig) != "FHDB" {
-		return nil, f.errorf(ErrCorrupt, path, "fractal heap direct block at %d lacks its signature", addr)
+	if string(b[:4]) != "FHIB" {
+		return nil, f.errorf(ErrCorrupt, path, "fractal heap indirect block at %d lacks its signature", addr)
 	}
-	return f.readAt(addr+rel, n, path, "fractal heap object")
+	if err := f.checkSum(b, int(n), path, "fractal heap indirect block", addr); err != nil {
+		return nil, err
+	}
+	h.checked[addr] = b
+	return b, nil
 }

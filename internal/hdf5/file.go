@@ -196,6 +196,7 @@ func (f *File) readSuperblock() error {
 		return err
 	}
 	c := &cursor{b: head, off: 8}
+	ext := undefAddr
 	f.superVersion = int(c.u8())
 	switch f.superVersion {
 	case 0, 1:
@@ -231,9 +232,14 @@ func (f *File) readSuperblock() error {
 		}
 		c.o, c.l = f.offsetSize, f.lengthSize
 		f.base = c.addr()
-		c.addr() // superblock extension address
-		c.addr() // end of file address
+		ext = c.addr() // superblock extension address
+		c.addr()       // end of file address
 		f.rootAddr = c.addr()
+		if c.err == nil {
+			if err := f.checkSum(head, c.off, "/", "superblock", uint64(at)); err != nil {
+				return err
+			}
+		}
 	default:
 		return f.errorf(ErrUnsupported, "/", "superblock version %d", f.superVersion)
 	}
@@ -248,6 +254,13 @@ func (f *File) readSuperblock() error {
 	}
 	if f.rootAddr == undefAddr {
 		return f.errorf(ErrCorrupt, "/", "root group address is undefined")
+	}
+	if ext != undefAddr {
+		// libhdf5 reads the extension (an object header) when it opens the
+		// file, so its checksum and structure are checked here too.
+		if _, err := f.header(ext, "superblock extension"); err != nil {
+			return err
+		}
 	}
 	return nil
 }

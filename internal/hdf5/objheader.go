@@ -74,8 +74,12 @@ func (f *File) header(addr uint64, path string) (*objectHeader, error) {
 	return h, nil
 }
 
-// chunkRef is a pending header continuation block.
-type chunkRef struct{ addr, size uint64 }
+// chunkRef is a header chunk to read: size bytes of messages at addr. For
+// the first chunk of a version-2 header, prefix is the length of the "OHDR"
+// prefix before addr (the chunk's checksum covers it and follows the
+// messages); continuation blocks have prefix 0 and size covering their
+// "OCHK" signature and checksum.
+type chunkRef struct{ addr, size, prefix uint64 }
 
 // headerV1 decodes a version-1 object header: a 16-byte prefix then 8-byte aligned messages.
 func (f *File) headerV1(addr uint64, path string) (*objectHeader, error) {
@@ -93,7 +97,7 @@ func (f *File) headerV1(addr uint64, path string) (*objectHeader, error) {
 	c.u32() // reference count
 	size := uint64(c.u32())
 	h := &objectHeader{addr: addr, version: 1}
-	err = f.headerChunks(h, chunkRef{addr + 16, size}, path)
+	err = f.headerChunks(h, chunkRef{addr: addr + 16, size: size}, path)
 	return h, err
 }
 
@@ -121,7 +125,7 @@ func (f *File) headerV2(addr uint64, path string) (*objectHeader, error) {
 		return nil, f.errorf(ErrCorrupt, path, "object header at %d: %v", addr, c.err)
 	}
 	h := &objectHeader{addr: addr, version: 2, flags: flags}
-	err = f.headerChunks(h, chunkRef{addr + uint64(c.off), size}, path)
+	err = f.headerChunks(h, chunkRef{addr: addr + uint64(c.off), size: size, prefix: uint64(c.off)}, path)
 	return h, err
 }
 
@@ -140,17 +144,42 @@ func (f *File) headerChunks(h *objectHeader, first chunkRef, path string) error 
 			return f.errorf(ErrCorrupt, path, "object header continuation blocks form a cycle at %d", ch.addr)
 		}
 		seen[ch.addr] = true
-		buf, err := f.readAt(ch.addr, ch.size, path, "object header chunk")
-		if err != nil {
-			return err
-		}
 		var more []chunkRef
+		var err error
 		if h.version == 1 {
+			var buf []byte
+			buf, err = f.readAt(ch.addr, ch.size, path, "object header chunk")
+			if err != nil {
+				return err
+			}
 			more, err = f.messagesV1(h, buf, path)
+			if err != nil {
+				return err
+			}
 		} else {
-			if n > 0 { // continuation block: "OCHK" ... checksum
+			var buf []byte
+			if n == 0 { // "OHDR" prefix, messages, checksum of both
+				if ch.size > uint64(f.size) {
+					return f.errorf(ErrCorrupt, path, "object header at %d claims %d bytes of messages, more than the file holds", h.addr, ch.size)
+				}
+				buf, err = f.readAt(h.addr, ch.prefix+ch.size+4, path, "object header")
+				if err != nil {
+					return err
+				}
+				if err := f.checkSum(buf, len(buf)-4, path, "object header", h.addr); err != nil {
+					return err
+				}
+				buf = buf[ch.prefix : len(buf)-4]
+			} else { // continuation block: "OCHK", messages, checksum
+				buf, err = f.readAt(ch.addr, ch.size, path, "object header continuation block")
+				if err != nil {
+					return err
+				}
 				if len(buf) < 8 || string(buf[:4]) != "OCHK" {
 					return f.errorf(ErrCorrupt, path, "object header continuation block at %d lacks its OCHK signature", ch.addr)
+				}
+				if err := f.checkSum(buf, len(buf)-4, path, "object header continuation block", ch.addr); err != nil {
+					return err
 				}
 				buf = buf[4 : len(buf)-4]
 			}
@@ -228,7 +257,7 @@ func (f *File) addMessage(h *objectHeader, typ uint16, flags uint8, data []byte,
 		return nil, nil
 	case msgContinuation:
 		c := newCursor(data, f)
-		ref := chunkRef{c.addr(), c.length()}
+		ref := chunkRef{addr: c.addr(), size: c.length()}
 		if c.err != nil {
 			return nil, f.errorf(ErrCorrupt, path, "continuation message: %v", c.err)
 		}
