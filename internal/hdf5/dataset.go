@@ -2,8 +2,8 @@ package hdf5
 
 import (
 	"bytes"
-	"encoding/binary"
 	"compress/zlib"
+	"encoding/binary"
 	"io"
 )
 
