@@ -61,12 +61,20 @@ func parseFillMode(s string) (fillMode, error) {
 type Transform struct {
 	Theta, Tx, Ty, Shear, Zx, Zy float64
 	FlipHorizontal, FlipVertical bool
+	// ChannelShiftIntensity is added to every value after the affine
+	// resampling, then clipped to the image's minimum and maximum (0 = no
+	// change, like Keras's None).
+	ChannelShiftIntensity float64
+	// Brightness is PIL's ImageEnhance.Brightness factor, applied last;
+	// 0 means no brightness step (Keras's None; a drawn factor is never
+	// exactly 0 in practice).
+	Brightness float64
 }
 
 // Sample draws a Transform for an h×w image from rng in Keras's order:
-// theta, tx, ty, shear, (zx, zy), flip_horizontal, flip_vertical. A zero
-// range draws nothing for that parameter, as in Keras; the two flip coins
-// are always tossed.
+// theta, tx, ty, shear, (zx, zy), flip_horizontal, flip_vertical,
+// channel_shift_intensity, brightness. A zero range draws nothing for that
+// parameter, as in Keras; the two flip coins are always tossed.
 func (a *Augment) Sample(rng *rand.Rand, h, w int) Transform {
 	t := Transform{Zx: 1, Zy: 1}
 	uniform := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
@@ -95,6 +103,12 @@ func (a *Augment) Sample(rng *rand.Rand, h, w int) Transform {
 	}
 	t.FlipHorizontal = rng.Float64() < 0.5 && a.HorizontalFlip
 	t.FlipVertical = rng.Float64() < 0.5 && a.VerticalFlip
+	if r := a.ChannelShiftRange; r != 0 {
+		t.ChannelShiftIntensity = uniform(-r, r)
+	}
+	if br := a.BrightnessRange; br != [2]float64{} {
+		t.Brightness = uniform(br[0], br[1])
+	}
 	return t
 }
 
@@ -112,10 +126,16 @@ func (a mat3) mul(b mat3) mat3 {
 	return c
 }
 
-// Matrix returns Keras's centred transform matrix for an h×w image (before
-// the row/column swap), and false when the transform has no affine part
-// (Keras then skips the resampling entirely).
-func (t Transform) Matrix(h, w int) (mat3, bool) {
+// Matrix returns Keras's centred 3×3 transform matrix for an h×w image,
+// m[row][col] in Keras's (x, y) convention (before the row/column swap for
+// scipy, see above), and false when the transform has no affine part (Keras
+// then skips the resampling entirely; the matrix is the identity).
+func (t Transform) Matrix(h, w int) ([3][3]float64, bool) {
+	m, ok := t.matrix(h, w)
+	return [3][3]float64(m), ok
+}
+
+func (t Transform) matrix(h, w int) (mat3, bool) {
 	m := mat3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
 	any := false
 	if t.Theta != 0 {
@@ -147,7 +167,7 @@ func (t Transform) Matrix(h, w int) (mat3, bool) {
 // warp writes the transformed h×w×c image src (uint8) into dst (float32,
 // same layout): affine part bilinearly with the fill mode, then flips.
 func warp(dst []float32, src []uint8, h, w, c int, t Transform, fill fillMode, cval float32) {
-	m, affine := t.Matrix(h, w)
+	m, affine := t.matrix(h, w)
 	if !affine {
 		copyFlipped(dst, src, h, w, c, t.FlipHorizontal, t.FlipVertical)
 		return
@@ -316,6 +336,81 @@ func copyFlipped(dst []float32, src []uint8, h, w, c int, flipH, flipV bool) {
 			for ch := 0; ch < c; ch++ {
 				drow[j*c+ch] = float32(srow[sj+ch])
 			}
+		}
+	}
+}
+
+// applyColourShifts applies the transform's channel shift and brightness to
+// an image warped (and flipped) by warp. Keras shifts channels before the
+// flips and changes brightness after them; both act per pixel with
+// image-wide minimum and maximum, which flips do not change.
+func applyColourShifts(x []float32, c int, t Transform) {
+	if t.ChannelShiftIntensity != 0 {
+		channelShift(x, t.ChannelShiftIntensity)
+	}
+	if t.Brightness != 0 {
+		brightnessShift(x, t.Brightness)
+	}
+}
+
+func minMax(x []float32) (lo, hi float32) {
+	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// channelShift is Keras's apply_channel_shift on a float32 image:
+// x ← clip(x + intensity, min(x), max(x)), the bounds taken over the whole
+// image before the shift, in float32 as NumPy computes it.
+func channelShift(x []float32, intensity float64) {
+	lo, hi := minMax(x)
+	s := float32(intensity)
+	for i, v := range x {
+		x[i] = min(max(v+s, lo), hi)
+	}
+}
+
+// brightnessShift is Keras's apply_brightness_shift(x, factor, scale=False):
+//   - array_to_img: when every value lies in 0..255 the image is cast to
+//     uint8 (truncation); otherwise it is first mapped to 0..255 by
+//     (x − min)/max·255 (float32) and cast;
+//   - PIL's ImageEnhance.Brightness = Image.blend(black, img, factor), in
+//     C float: v ← clip(trunc(float32(factor)·v), 0, 255);
+//   - back to float32, and, when mapped, x ← x/255·(max − min) + min.
+func brightnessShift(x []float32, factor float64) {
+	lo, hi := minMax(x)
+	local := lo < 0 || hi > 255
+	if local {
+		var top float32
+		for i, v := range x {
+			x[i] = v - lo
+			top = max(top, x[i])
+		}
+		for i := range x {
+			if top != 0 {
+				x[i] /= top
+			}
+			x[i] *= 255
+		}
+	}
+	f := float32(factor)
+	for i, v := range x {
+		p := f * float32(uint8(v)) // astype('uint8') truncates; blend in C float
+		switch {
+		case p <= 0:
+			x[i] = 0
+		case p >= 255:
+			x[i] = 255
+		default:
+			x[i] = float32(uint8(p))
+		}
+	}
+	if local {
+		span := hi - lo
+		for i, v := range x {
+			x[i] = float32(v/255*span) + lo
 		}
 	}
 }

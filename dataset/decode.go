@@ -10,14 +10,13 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 )
 
-// headerBytes is how much of a file checkHeader reads.
+// headerBytes is how much of a file is read to parse its header.
 const headerBytes = 64 << 10
 
 // format is an image container recognised from its first bytes.
@@ -66,52 +65,35 @@ var (
 	errUnknown = errors.New("not a recognised image format (JPEG, PNG, GIF, BMP, TIFF, WebP, PPM/PGM)")
 )
 
-// checkHeader reads the start of path and checks that it is an image with a
-// readable header and a non-zero size. It returns the file size.
-func checkHeader(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
+// decodeConfig reads width, height and colour model from an image header
+// held in b.
+func decodeConfig(b []byte) (cfg image.Config, err error) {
+	if len(b) == 0 {
+		return cfg, errEmpty
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if fi.Size() == 0 {
-		return 0, errEmpty
-	}
-	buf := make([]byte, min(fi.Size(), headerBytes))
-	n, err := io.ReadFull(f, buf)
-	if err != nil && n == 0 {
-		return fi.Size(), err
-	}
-	buf = buf[:n]
-	_, err = decodeConfig(buf)
-	if err != nil && int64(n) < fi.Size() {
-		// Large metadata (EXIF thumbnails, ICC profiles) can push the size
-		// header past the first 64 KiB: retry with the whole file.
-		whole, rerr := os.ReadFile(path)
-		if rerr != nil {
-			return fi.Size(), rerr
+	f := sniff(b)
+	if f == formatPNM {
+		h, _, err := parsePNMHeader(b)
+		if err != nil {
+			return cfg, fmt.Errorf("bad %v header: %v", f, err)
 		}
-		_, err = decodeConfig(whole)
+		cfg.Width, cfg.Height = h.width, h.height
+		cfg.ColorModel = color.GrayModel
+		if h.magic == '3' || h.magic == '6' {
+			cfg.ColorModel = color.NRGBAModel
+		}
+		return cfg, nil
 	}
-	return fi.Size(), err
+	return decodeConfigFrom(f, bytes.NewReader(b))
 }
 
-// decodeConfig reads width and height from an image header.
-func decodeConfig(b []byte) (cfg image.Config, err error) {
+// decodeConfigFrom reads the header of an image of format f from rd.
+func decodeConfigFrom(f format, rd io.Reader) (cfg image.Config, err error) {
 	defer func() { // x/image decoders are not fuzzed as hard as the stdlib ones
 		if r := recover(); r != nil {
 			err = fmt.Errorf("corrupt image header (decoder panic: %v)", r)
 		}
 	}()
-	if len(b) == 0 {
-		return cfg, errEmpty
-	}
-	rd := bytes.NewReader(b)
-	f := sniff(b)
 	switch f {
 	case formatJPEG:
 		cfg, err = jpeg.DecodeConfig(rd)
@@ -122,13 +104,9 @@ func decodeConfig(b []byte) (cfg image.Config, err error) {
 	case formatBMP:
 		cfg, err = bmp.DecodeConfig(rd)
 	case formatTIFF:
-		cfg, err = tiff.DecodeConfig(rd) // IFD may be at the end: checkHeader retries with the whole file
+		cfg, err = tiff.DecodeConfig(rd)
 	case formatWebP:
 		cfg, err = webp.DecodeConfig(rd)
-	case formatPNM:
-		var h pnmHeader
-		h, _, err = parsePNMHeader(b)
-		cfg.Width, cfg.Height = h.width, h.height
 	default:
 		return cfg, errUnknown
 	}
@@ -141,9 +119,10 @@ func decodeConfig(b []byte) (cfg image.Config, err error) {
 	return cfg, nil
 }
 
-// maxPixels rejects absurd headers before allocating: 128 Mpx (a
-// 512 MiB RGBA buffer) is far beyond any training photo.
-const maxPixels = 1 << 27
+// maxPixels is PIL's refusal threshold (see MaxImagePixels), checked again
+// by the decoders themselves; the decode-memory budget is checked before
+// them (loadSpec.admit).
+const maxPixels = 2 * MaxImagePixels
 
 // decodeImage decodes a whole file held in b.
 func decodeImage(b []byte) (img image.Image, err error) {
@@ -160,7 +139,7 @@ func decodeImage(b []byte) (img image.Image, err error) {
 		return nil, err
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, fmt.Errorf("image too large: %dx%d", cfg.Width, cfg.Height)
+		return nil, fmt.Errorf("image too large: %dx%d is more than %d pixels", cfg.Width, cfg.Height, maxPixels)
 	}
 	f := sniff(b)
 	if f == formatBMP && int64(len(b)) < int64(cfg.Width)*int64(cfg.Height) {

@@ -16,6 +16,10 @@ import (
 // dot: "xpng" matches too). Keras's list plus gif and webp.
 var whiteList = []string{"png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif", "webp"}
 
+// readDir lists a folder inside a class folder. It is a variable so that
+// tests can make a folder unreadable even when running as root.
+var readDir = os.ReadDir
+
 // Directory is an image-folder dataset: one subfolder per class, read the way
 // Keras's flow_from_directory reads it. Build it with FromDirectory and read
 // batches with Epoch.
@@ -36,9 +40,12 @@ type Directory struct {
 // FromDirectory lists dir's class folders and image files with Keras's
 // flow_from_directory rules, checks every file's header, prints
 // "Found N images belonging to K classes." to opt.Log and returns the
-// dataset. Files whose header cannot be read are skipped with a warning and
-// listed by Skipped. It is an error when dir is missing or has no class
-// folder, or when a class folder has no usable image.
+// dataset. Files whose header cannot be read, that break PIL's
+// decompression-bomb limit or that cannot fit the decode-memory budget are
+// skipped with a warning and listed by Skipped. A class folder that is
+// empty, unreadable or missing (when named in opt.Classes) stays a class
+// with no images, with a warning naming it, as in Keras. It is an error
+// when dir is missing, has no class folder, or has no usable image at all.
 func FromDirectory(dir string, opt Options) (*Directory, error) {
 	r, err := resolveOptions(opt)
 	if err != nil {
@@ -72,22 +79,25 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 	d := &Directory{opt: r, root: dir, classes: classes, bad: map[int]string{}}
 
 	// List every class's files (Keras order), apply the split per class.
-	type candidate struct {
-		path  string
-		label int
-	}
+	// Like Keras's os.walk, a folder that cannot be read yields no files:
+	// the class stays (its label index is unchanged) and is named.
 	var cands []candidate
-	perClass := make([]int, len(classes))
 	for ci, c := range classes {
 		cdir := filepath.Join(dir, c)
-		fi, err := os.Stat(cdir)
-		if err != nil {
-			return nil, fmt.Errorf("dataset: class %q: %w", c, err)
+		if fi, err := os.Stat(cdir); err != nil || !fi.IsDir() {
+			if err == nil {
+				err = fmt.Errorf("not a directory")
+			}
+			d.warnf("Warning: class %q: cannot use %s (%v); it is kept as a class with no images", c, cdir, err)
+			continue
 		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("dataset: class %q: %s is not a directory", c, cdir)
-		}
-		files, err := listImageFiles(cdir, r.FollowLinks)
+		files, err := listImageFiles(cdir, r.FollowLinks, func(sub string, err error) {
+			if sub == cdir {
+				d.warnf("Warning: class %q: cannot read class folder %s (%v); it is kept as a class with no images", c, cdir, err)
+			} else {
+				d.warnf("Warning: class %q: skipping unreadable folder %s (%v)", c, sub, err)
+			}
+		})
 		if err != nil {
 			return nil, fmt.Errorf("dataset: class %q: %w", c, err)
 		}
@@ -103,11 +113,40 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 			cands = append(cands, candidate{f, ci})
 		}
 	}
+	d.admitFiles(cands)
+	perClass := make([]int, len(classes))
+	for _, l := range d.labels {
+		perClass[l]++
+	}
+	for ci, n := range perClass {
+		if n == 0 {
+			d.warnf("Warning: class %q (%s) has no usable image; it is kept as a class with no images, as Keras does", classes[ci], filepath.Join(dir, classes[ci]))
+		}
+	}
+	if len(d.files) == 0 {
+		return nil, fmt.Errorf("dataset: %s has no usable image in its %d class folder(s)", dir, len(classes))
+	}
+	fmt.Fprintf(r.Log, "Found %d images belonging to %d classes.\n", len(d.files), len(classes))
+	d.printSkipSummary()
+	return d, nil
+}
 
-	// Check headers in parallel; keep order.
+// candidate is a listed file and its label (−1 without classes).
+type candidate struct {
+	path  string
+	label int
+}
+
+// admitFiles checks the candidates' headers in parallel (PIL's pixel
+// limits and the decode budget included) and keeps the usable ones in
+// order; the others are skipped with a warning.
+func (d *Directory) admitFiles(cands []candidate) {
+	r := d.opt
+	spec := r.spec()
 	type check struct {
-		size int64
-		err  error
+		size    int64
+		warning string
+		err     error
 	}
 	checks := make([]check, len(cands))
 	var next, done atomic.Int64
@@ -122,9 +161,9 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 				if i >= len(cands) {
 					return
 				}
-				size, err := checkHeader(cands[i].path)
-				checks[i] = check{size, err}
-				bytes.Add(min(size, headerBytes))
+				info, warning, err := spec.inspectFile(cands[i].path)
+				checks[i] = check{info.size, warning, err}
+				bytes.Add(min(info.size, headerBytes))
 				done.Add(1)
 			}
 		}()
@@ -153,26 +192,22 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 			d.warnSkip(c.path, checks[i].err.Error())
 			continue
 		}
+		if checks[i].warning != "" {
+			d.warnf("Warning: %s: %s", c.path, checks[i].warning)
+		}
 		d.files = append(d.files, c.path)
 		d.labels = append(d.labels, c.label)
 		d.sizes = append(d.sizes, checks[i].size)
-		perClass[c.label]++
-	}
-	for ci, n := range perClass {
-		if n == 0 {
-			return nil, fmt.Errorf("dataset: class folder %s has no usable image", filepath.Join(dir, classes[ci]))
-		}
 	}
 	d.cache = make([]atomic.Pointer[[]uint8], len(d.files))
-	fmt.Fprintf(r.Log, "Found %d images belonging to %d classes.\n", len(d.files), len(classes))
-	d.printSkipSummary()
-	return d, nil
 }
 
 // listImageFiles walks cdir like Python's sorted(os.walk(cdir,
 // followlinks), key=root) with each root's file names sorted, and keeps the
-// names that end with a white-listed extension.
-func listImageFiles(cdir string, followLinks bool) ([]string, error) {
+// names that end with a white-listed extension. A folder that cannot be
+// read is passed to unreadable and contributes nothing, as os.walk ignores
+// it.
+func listImageFiles(cdir string, followLinks bool, unreadable func(dir string, err error)) ([]string, error) {
 	type dirFiles struct {
 		root  string
 		files []string
@@ -190,9 +225,10 @@ func listImageFiles(cdir string, followLinks bool) ([]string, error) {
 				visited[real] = true
 			}
 		}
-		entries, err := os.ReadDir(root)
+		entries, err := readDir(root)
 		if err != nil {
-			return err
+			unreadable(root, err)
+			return nil
 		}
 		df := dirFiles{root: root}
 		var subdirs []string
@@ -245,6 +281,13 @@ func hasImageExtension(name string) bool {
 		}
 	}
 	return false
+}
+
+// warnf prints one warning line to the log.
+func (d *Directory) warnf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.opt.Log, format+"\n", args...)
 }
 
 // warnSkip records a skipped file and prints one warning line.

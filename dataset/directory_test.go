@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/gif"
@@ -231,24 +232,60 @@ func TestFromDirectoryErrors(t *testing.T) {
 	if _, err := FromDirectory(empty, quiet); err == nil || !strings.Contains(err.Error(), "no class subfolders") {
 		t.Errorf("empty directory: %v", err)
 	}
-	// A class whose only files are unusable.
+	// Keras keeps these as classes with no images; so do we, with a
+	// warning naming the folder, and labels keep their Keras indices.
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "good", "a.png"), encode(t, "png", solid(4, 4, classColour[0])))
-	write(t, filepath.Join(dir, "bad", "a.png"), []byte("junk"))
-	_, err := FromDirectory(dir, quiet)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "bad")) {
-		t.Errorf("class without usable image: %v", err)
+	write(t, filepath.Join(dir, "bad", "a.png"), []byte("junk"))    // only unusable files
+	write(t, filepath.Join(dir, "none", "readme.txt"), []byte("x")) // no image file
+	write(t, filepath.Join(dir, "zlocked", "b.png"), encode(t, "png", solid(4, 4, classColour[1])))
+	if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	// A class with no image files at all.
-	dir2 := t.TempDir()
-	write(t, filepath.Join(dir2, "good", "a.png"), encode(t, "png", solid(4, 4, classColour[0])))
-	write(t, filepath.Join(dir2, "none", "readme.txt"), []byte("x"))
-	if _, err := FromDirectory(dir2, quiet); err == nil {
-		t.Error("class without image files: no error")
+	write(t, filepath.Join(dir, "good", "sub", "c.png"), encode(t, "png", solid(4, 4, classColour[0])))
+	locked := map[string]bool{filepath.Join(dir, "zlocked"): true, filepath.Join(dir, "good", "sub"): true}
+	readDir = func(p string) ([]os.DirEntry, error) {
+		if locked[p] {
+			return nil, &os.PathError{Op: "open", Path: p, Err: os.ErrPermission}
+		}
+		return os.ReadDir(p)
 	}
-	// Explicit Classes naming a missing folder.
-	if _, err := FromDirectory(dir2, Options{Classes: []string{"good", "nope"}, Log: quiet.Log}); err == nil {
-		t.Error("missing explicit class: no error")
+	defer func() { readDir = os.ReadDir }()
+	var log bytes.Buffer
+	d, err := FromDirectory(dir, Options{Log: &log, ClassMode: "sparse", Shuffle: false})
+	if err != nil {
+		t.Fatalf("odd class folders: %v\n%s", err, log.String())
+	}
+	if got, want := d.ClassNames(), []string{"bad", "empty", "good", "none", "zlocked"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if got := d.Labels(); !reflect.DeepEqual(got, []int{2}) {
+		t.Errorf("labels %v, want [2] (good/a.png only)", got)
+	}
+	for _, want := range []string{
+		"Found 1 images belonging to 5 classes.",
+		"skipping " + filepath.Join(dir, "bad", "a.png"),
+		`class "zlocked": cannot read class folder ` + filepath.Join(dir, "zlocked"),
+		`class "good": skipping unreadable folder ` + filepath.Join(dir, "good", "sub"),
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	for _, c := range []string{"bad", "empty", "none", "zlocked"} {
+		if !strings.Contains(log.String(), fmt.Sprintf("class %q (%s) has no usable image; it is kept as a class with no images", c, filepath.Join(dir, c))) {
+			t.Errorf("no kept-empty warning for %s:\n%s", c, log.String())
+		}
+	}
+	// Explicit Classes naming a missing folder: an empty class, named.
+	log.Reset()
+	d, err = FromDirectory(dir, Options{Classes: []string{"good", "nope"}, Log: &log})
+	if err != nil || d.NumClasses() != 2 || d.Len() != 1 || !strings.Contains(log.String(), filepath.Join(dir, "nope")) {
+		t.Errorf("missing explicit class: err %v, log:\n%s", err, log.String())
+	}
+	// No usable image anywhere is still an error.
+	if _, err := FromDirectory(dir, Options{Classes: []string{"bad", "empty"}, Log: quiet.Log}); err == nil || !strings.Contains(err.Error(), "no usable image") {
+		t.Errorf("no usable image at all: %v", err)
 	}
 	for _, o := range []Options{{ColorMode: "rgba"}, {ClassMode: "input"}, {Interpolation: "lanczos"}, {Subset: "training"},
 		{Subset: "test", ValidationSplit: 0.2}, {ValidationSplit: 1.5}, {Augment: &Augment{FillMode: "mirror"}}} {

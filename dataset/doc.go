@@ -5,14 +5,22 @@
 //
 // # Typical use (cmd/finetune)
 //
-//	train, err := dataset.FromDirectory("data/train", dataset.Options{
-//		TargetSize: [2]int{150, 150}, BatchSize: 20, Shuffle: true, Seed: 1,
-//		ClassMode: "binary", Cache: true,
-//		Augment: &dataset.Augment{Rescale: 1.0 / 255, RotationRange: 40,
+// The ImageNet VGG weights expect Keras's caffe preprocessing (BGR, mean
+// subtracted, 0..255 scale), so Preprocess is vgg.PreprocessHook and
+// Augment.Rescale stays 0 (rescale=1/255 would not match these weights):
+//
+//	splits, warnings, err := dataset.FindSplits("data", 0) // data/train + data/val
+//	for _, w := range warnings {
+//		fmt.Println(w)
+//	}
+//	train, err := dataset.FromDirectory(splits.Train, dataset.Options{
+//		TargetSize: [2]int{224, 224}, BatchSize: 16, Shuffle: true, Seed: 1,
+//		ClassMode: "sparse", Cache: true, Preprocess: vgg.PreprocessHook,
+//		Augment: &dataset.Augment{RotationRange: 40,
 //			WidthShiftRange: 0.2, HeightShiftRange: 0.2, ShearRange: 0.2,
 //			ZoomRange: 0.2, HorizontalFlip: true},
 //	})
-//	// prints "Found 2000 images belonging to 2 classes."
+//	// prints "Found 245 images belonging to 2 classes."
 //	for epoch := 0; epoch < epochs; epoch++ {
 //		it := train.Epoch(ctx, epoch)
 //		for {
@@ -22,6 +30,23 @@
 //		}
 //		it.Close()
 //	}
+//
+// One file, decoded exactly as the pipeline decodes it (for prediction):
+//
+//	x, err := dataset.LoadImage("ant.jpg", dataset.Options{
+//		TargetSize: [2]int{224, 224}, Preprocess: vgg.PreprocessHook})
+//	// x is (1, 224, 224, 3)
+//
+// FromFiles builds a Directory from a list of files (no labels) to run
+// many files through the parallel pipeline.
+//
+// # Data folder layout
+//
+// FindSplits recognises DIR/train/ with DIR/validation/, DIR/val/
+// (torchvision's naming) or DIR/valid/ beside it, or DIR/<class>/ alone,
+// and returns warnings to print when split folders are not recognised,
+// when folders are ignored, when there is no validation data, or when the
+// two splits' class folders differ.
 //
 // # Listing (as flow_from_directory)
 //
@@ -39,12 +64,19 @@
 // # Bad files
 //
 // Building reads the start of every listed file (64 KiB) and parses its
-// image header; empty files, unknown formats and unreadable headers are
-// skipped with one warning line each ("Warning: skipping PATH: REASON"),
-// listed by Skipped, and summarised after the Found line (N counts the
-// files that passed the check; Keras counts every listed name). A class
-// with no usable file, a missing directory and a directory without class
-// folders are errors. A file whose header is fine
+// image header; empty files, unknown formats, unreadable headers, images
+// beyond PIL's decompression-bomb limit (more than 2·MaxImagePixels
+// pixels) and images that cannot fit the decode-memory budget are skipped
+// with one warning line each ("Warning: skipping PATH: REASON"), listed by
+// Skipped, and summarised after the Found line (N counts the files that
+// passed the check; Keras counts every listed name). Images of more than
+// MaxImagePixels pixels are kept with a warning (PIL's
+// DecompressionBombWarning). A class folder that is empty, unreadable or
+// has no usable file stays a class with no images, with a warning naming
+// it (Keras's os.walk ignores what it cannot read; label indices are
+// unchanged); an unreadable folder inside a class is skipped with a
+// warning. A missing directory, a directory without class folders and a
+// dataset with no usable image at all are errors. A file whose header is fine
 // but whose data is corrupt (say a truncated JPEG) fails when it is first
 // decoded: it is then left out of its batch (that batch is one shorter),
 // warned about once, added to Skipped, and left out of every later epoch.
@@ -72,6 +104,18 @@
 // Options.ExifOrientation applies it to JPEGs (matches PIL's
 // ImageOps.exif_transpose).
 //
+// # Decode memory
+//
+// A 1 MB PNG can decode to a gigabyte. Before decoding, each file's need is
+// estimated from its header (the file's bytes, the decoder's image at its
+// colour model's bytes per pixel, e.g. 8 for 16-bit RGBA, with format
+// specific working buffers such as progressive JPEG coefficients, our
+// full-size conversion and the resize) and reserved from a budget shared
+// by all workers (Options.DecodeMemoryBudget, DefaultDecodeMemoryBudget =
+// 1 GiB); the reservation is returned once the image is resized. Workers
+// wait their turn in order; an image needing more than the whole budget is
+// skipped and named.
+//
 // # Resizing
 //
 // Every image is resized to TargetSize when loaded, before augmentation
@@ -88,8 +132,13 @@
 // Keras's apply_affine_transform convention (see augment.go, including its
 // two quirks) and applied once with bilinear sampling (order 1) and
 // scipy.ndimage's fill modes nearest, constant (Cval), reflect and wrap;
-// flips follow. Then Options.Preprocess runs, then Augment.Rescale (Keras's
-// standardize order). Values are float32 on the 0..255 scale until then.
+// flips follow. ChannelShiftRange adds one drawn intensity to every value
+// and clips to the image's minimum and maximum (after the affine step, as
+// Keras's apply_channel_shift); BrightnessRange draws a factor and applies
+// PIL's ImageEnhance.Brightness to the image truncated to uint8 (last, as
+// Keras's apply_brightness_shift(x, b, scale=False)), so its output is
+// whole numbers. Then Options.Preprocess runs, then Augment.Rescale
+// (Keras's standardize order). Values are float32 on the 0..255 scale until then.
 // Keras's own quirks are kept, so results match it: the height-shift draw
 // (scaled by the height) moves the image along the columns and the
 // width-shift draw along the rows, and the rotation/shear/zoom centre uses

@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 )
@@ -67,6 +68,17 @@ type Options struct {
 	// ExifOrientation rotates/flips JPEGs by their EXIF Orientation tag.
 	// Off by default, since Keras (PIL's Image.open) ignores it.
 	ExifOrientation bool
+	// DecodeMemoryBudget bounds, in bytes, the memory that images being
+	// decoded may hold at once, summed over all workers: each file's need
+	// (its bytes, the decoder's image and buffers, the full-size colour
+	// conversion and the resize) is estimated from its header before
+	// decoding and reserved until the image is resized. An image whose
+	// need exceeds the whole budget is skipped and named. 0 means
+	// DefaultDecodeMemoryBudget (1 GiB); a negative value means no limit.
+	// Every Directory and LoadImage call with the same value shares one
+	// process-wide budget, so a training and a validation set together
+	// stay within it.
+	DecodeMemoryBudget int64
 }
 
 // Augment holds ImageDataGenerator's random-transform parameters. Ranges are
@@ -95,6 +107,18 @@ type Augment struct {
 	FillMode string
 	// Cval is the fill value for FillMode "constant" (0..255 scale).
 	Cval float32
+	// ChannelShiftRange r draws one intensity from [−r, r] per image and
+	// adds it to every channel, then clips to the image's own minimum and
+	// maximum (over all channels), after the affine transform (Keras's
+	// channel_shift_range and apply_channel_shift). 0..255 scale.
+	ChannelShiftRange float64
+	// BrightnessRange, when not {0, 0}, draws a factor from [lo, hi) per
+	// image and applies PIL's ImageEnhance.Brightness to the image
+	// truncated to uint8, as Keras's brightness_range does (last step of
+	// the transform, after the flips): v ← trunc(float32(factor)·trunc(v)),
+	// clipped to 0..255. A factor of 1 still truncates fractional values
+	// left by the affine resampling, as in Keras.
+	BrightnessRange [2]float64
 }
 
 // ProgressEvent reports progress to Options.Progress.
@@ -192,6 +216,12 @@ func resolveOptions(opt Options) (*resolved, error) {
 		r.zoomLo, r.zoomHi = a.zoomBounds()
 		if r.zoomLo <= 0 || r.zoomHi < r.zoomLo {
 			return nil, fmt.Errorf("dataset: zoom range [%v, %v] must be positive and ordered", r.zoomLo, r.zoomHi)
+		}
+		if br := a.BrightnessRange; br != [2]float64{} && !(br[0] <= br[1] && br[0] >= 0 && !math.IsInf(br[1], 0)) {
+			return nil, fmt.Errorf("dataset: BrightnessRange %v must be [lo, hi] with 0 <= lo <= hi (1 = unchanged)", br)
+		}
+		if !(a.ChannelShiftRange >= 0) || math.IsInf(a.ChannelShiftRange, 0) {
+			return nil, fmt.Errorf("dataset: ChannelShiftRange %v must be a finite value >= 0", a.ChannelShiftRange)
 		}
 	}
 	return r, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -156,7 +155,7 @@ func (d *Directory) EpochFrom(ctx context.Context, epoch, startStep int) *Iterat
 				x, oks := buffer(jb.batch)
 				idx := it.plan[jb.batch][jb.slot]
 				dst := x.Data[jb.slot*per : (jb.slot+1)*per]
-				oks[jb.slot] = d.loadInto(dst, idx, epoch, &it.bytes)
+				oks[jb.slot] = d.loadInto(ctx, dst, idx, epoch, &it.bytes)
 				if left[jb.batch].Add(-1) == 0 {
 					allocMu.Lock()
 					xb, okb := xs[jb.batch], okFlags[jb.batch]
@@ -247,54 +246,36 @@ func makeTargets(mode string, labels []int, k int) *tensor.Tensor {
 }
 
 // loadInto fills dst (H·W·C floats) with sample idx: cached or decoded
-// pixels, then augmentation, Preprocess and Rescale. It reports false (and
-// marks the file bad) when the file cannot be decoded.
-func (d *Directory) loadInto(dst []float32, idx, epoch int, bytes *atomic.Int64) bool {
+// pixels, then augmentation, Preprocess and Rescale (finishImage). It
+// reports false, and marks the file bad, when the file cannot be decoded;
+// it reports false without marking when ctx ended while waiting for the
+// decode-memory budget.
+func (d *Directory) loadInto(ctx context.Context, dst []float32, idx, epoch int, bytes *atomic.Int64) bool {
 	if d.isBad(idx) {
 		return false
 	}
 	pix := d.cache[idx].Load()
 	if pix == nil {
-		p, n, err := d.decodeResized(idx)
+		p, n, _, err := d.opt.spec().decodeFile(ctx, d.files[idx])
 		bytes.Add(n)
 		if err != nil {
-			d.markBad(idx, err.Error())
+			if ctx.Err() == nil {
+				d.markBad(idx, err.Error())
+			}
 			return false
 		}
-		pix = &p
+		pix = &p.pix
 		if d.opt.Cache {
 			d.cache[idx].Store(pix)
 		}
 	}
-	h, w, c := d.opt.height, d.opt.width, d.opt.channels
+	var t *Transform
 	if a := d.opt.Augment; a != nil {
-		t := a.Sample(sampleRNG(d.opt.Seed, epoch, idx), h, w)
-		warp(dst, *pix, h, w, c, t, d.opt.fill, a.Cval)
-	} else {
-		for i, v := range *pix {
-			dst[i] = float32(v)
-		}
+		s := a.Sample(sampleRNG(d.opt.Seed, epoch, idx), d.opt.height, d.opt.width)
+		t = &s
 	}
-	if d.opt.Preprocess != nil {
-		d.opt.Preprocess(dst, h, w, c)
-	}
-	if a := d.opt.Augment; a != nil && a.Rescale != 0 {
-		for i := range dst {
-			dst[i] *= a.Rescale
-		}
-	}
+	finishImage(dst, *pix, d.opt, t)
 	return true
-}
-
-// decodeResized reads file idx, decodes it, converts it to the colour mode
-// and resizes it to the target size. It returns the bytes read.
-func (d *Directory) decodeResized(idx int) ([]uint8, int64, error) {
-	b, err := os.ReadFile(d.files[idx])
-	if err != nil {
-		return nil, 0, err
-	}
-	p, err := decodeResize(b, d.opt.channels, d.opt.ExifOrientation, d.opt.width, d.opt.height, d.opt.Interpolation)
-	return p.pix, int64(len(b)), err
 }
 
 // decodeResize decodes, converts and resizes file bytes b. Nearest resizing

@@ -94,7 +94,7 @@ func parsePNMHeader(b []byte) (pnmHeader, int, error) {
 }
 
 // decodePNM decodes P1–P6 into *image.Gray (P1, P2, P4, P5) or *image.NRGBA
-// (P3, P6).
+// (P3, P6). Samples go straight into the image (1 or 4 bytes per pixel).
 func decodePNM(b []byte) (image.Image, error) {
 	h, off, err := parsePNMHeader(b)
 	if err != nil {
@@ -118,9 +118,40 @@ func decodePNM(b []byte) (image.Image, error) {
 	} else if int64(len(b)-off) < need {
 		return nil, errors.New("truncated PBM data")
 	}
-	samples := make([]int, n)
+	rect := image.Rect(0, 0, h.width, h.height)
+	// put stores sample i (in file order) at its place in the image.
+	var put func(i, v int)
+	var img image.Image
+	scale := func(v int) uint8 {
+		if v > h.maxval {
+			v = h.maxval
+		}
+		if h.maxval == 255 {
+			return uint8(v)
+		}
+		return uint8((v*255 + h.maxval/2) / h.maxval)
+	}
 	switch h.magic {
-	case '4': // packed bits, rows padded to a byte, 1 = black
+	case '1', '4': // bits, 1 = black
+		g := image.NewGray(rect)
+		put = func(i, v int) { g.Pix[i] = uint8(255 * (1 - v)) }
+		img = g
+	case '2', '5':
+		g := image.NewGray(rect)
+		put = func(i, v int) { g.Pix[i] = scale(v) }
+		img = g
+	default:
+		m := image.NewNRGBA(rect)
+		put = func(i, v int) {
+			m.Pix[i/3*4+i%3] = scale(v)
+			if i%3 == 2 {
+				m.Pix[i/3*4+3] = 255
+			}
+		}
+		img = m
+	}
+	switch h.magic {
+	case '4': // packed bits, rows padded to a byte
 		rowBytes := (h.width + 7) / 8
 		if len(b)-off < rowBytes*h.height {
 			return nil, errors.New("truncated PBM data")
@@ -128,7 +159,7 @@ func decodePNM(b []byte) (image.Image, error) {
 		for y := 0; y < h.height; y++ {
 			for x := 0; x < h.width; x++ {
 				bit := b[off+y*rowBytes+x/8] >> (7 - uint(x%8)) & 1
-				samples[y*h.width+x] = int(bit)
+				put(y*h.width+x, int(bit))
 			}
 		}
 	case '5', '6':
@@ -139,16 +170,16 @@ func decodePNM(b []byte) (image.Image, error) {
 		if len(b)-off < n*bps {
 			return nil, fmt.Errorf("truncated PNM data: %d of %d bytes", len(b)-off, n*bps)
 		}
-		for i := range samples {
+		for i := 0; i < n; i++ {
 			if bps == 1 {
-				samples[i] = int(b[off+i])
+				put(i, int(b[off+i]))
 			} else {
-				samples[i] = int(b[off+2*i])<<8 | int(b[off+2*i+1])
+				put(i, int(b[off+2*i])<<8|int(b[off+2*i+1]))
 			}
 		}
 	default: // ASCII: P1, P2, P3
 		t := &pnmTokens{b: b, pos: off - 1}
-		for i := range samples {
+		for i := 0; i < n; i++ {
 			if h.magic == '1' { // P1 digits need no separators
 				for t.pos < len(b) {
 					if b[t.pos] == '#' {
@@ -167,7 +198,7 @@ func decodePNM(b []byte) (image.Image, error) {
 				if b[t.pos] != '0' && b[t.pos] != '1' {
 					return nil, fmt.Errorf("bad PBM character %q", b[t.pos])
 				}
-				samples[i] = int(b[t.pos] - '0')
+				put(i, int(b[t.pos]-'0'))
 				t.pos++
 				continue
 			}
@@ -175,38 +206,8 @@ func decodePNM(b []byte) (image.Image, error) {
 			if err != nil {
 				return nil, fmt.Errorf("truncated PNM data: %v", err)
 			}
-			samples[i] = v
+			put(i, v)
 		}
 	}
-	scale := func(v int) uint8 {
-		if v > h.maxval {
-			v = h.maxval
-		}
-		if h.maxval == 255 {
-			return uint8(v)
-		}
-		return uint8((v*255 + h.maxval/2) / h.maxval)
-	}
-	if h.magic == '1' || h.magic == '4' {
-		g := image.NewGray(image.Rect(0, 0, h.width, h.height))
-		for i, v := range samples {
-			g.Pix[i] = uint8(255 * (1 - v))
-		}
-		return g, nil
-	}
-	if channels == 1 {
-		g := image.NewGray(image.Rect(0, 0, h.width, h.height))
-		for i, v := range samples {
-			g.Pix[i] = scale(v)
-		}
-		return g, nil
-	}
-	m := image.NewNRGBA(image.Rect(0, 0, h.width, h.height))
-	for i := 0; i < h.width*h.height; i++ {
-		m.Pix[4*i] = scale(samples[3*i])
-		m.Pix[4*i+1] = scale(samples[3*i+1])
-		m.Pix[4*i+2] = scale(samples[3*i+2])
-		m.Pix[4*i+3] = 255
-	}
-	return m, nil
+	return img, nil
 }
