@@ -183,7 +183,7 @@ func outputTransform(m int) outputFunc {
 
 func inputF2(src []float32, rowStride, colStride int, dst []float32, posStride, nc int) {
 	c16 := 0
-	if useAsm {
+	if useAsm() {
 		c16 = nc &^ 15
 		if c16 > 0 {
 			// Bounds: the last element read/written by the assembly.
@@ -197,7 +197,7 @@ func inputF2(src []float32, rowStride, colStride int, dst []float32, posStride, 
 
 func inputF4(src []float32, rowStride, colStride int, dst []float32, posStride, nc int) {
 	c16 := 0
-	if useAsm {
+	if useAsm() {
 		c16 = nc &^ 15
 		if c16 > 0 {
 			_ = src[5*rowStride+5*colStride+c16-1]
@@ -210,7 +210,7 @@ func inputF4(src []float32, rowStride, colStride int, dst []float32, posStride, 
 
 func outputF2(src []float32, posStride int, dst []float32, rowStride, colStride, nc int, bias []float32, relu bool) {
 	c16 := 0
-	if useAsm {
+	if useAsm() {
 		c16 = nc &^ 15
 		if c16 > 0 {
 			_ = src[15*posStride+c16-1]
@@ -224,7 +224,7 @@ func outputF2(src []float32, posStride int, dst []float32, rowStride, colStride,
 
 func outputF4(src []float32, posStride int, dst []float32, rowStride, colStride, nc int, bias []float32, relu bool) {
 	c16 := 0
-	if useAsm {
+	if useAsm() {
 		c16 = nc &^ 15
 		if c16 > 0 {
 			_ = src[35*posStride+c16-1]

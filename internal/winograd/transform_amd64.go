@@ -1,15 +1,18 @@
-//go:build amd64
+//go:build amd64 && !purego
 
 package winograd
 
 import (
 	"math"
 
-	"github.com/klauspost/cpuid/v2"
+	"github.com/gotransfer/gotransfer/kernels"
 )
 
-// useAsm selects the AVX-512 transforms, decided once at init from CPUID.
-var useAsm = cpuid.CPU.Supports(cpuid.AVX512F)
+// useAsm reports whether the AVX-512 transforms run: exactly when the
+// kernels' active level is avx512, so that the level kernels chose (from
+// the CPU, GOTRANSFER_KERNELS or kernels.SetLevel) governs the transforms
+// too. Read at each call, as kernels reads its level.
+func useAsm() bool { return kernels.Level() == "avx512" }
 
 var negInf = math.Inf(-1)
 

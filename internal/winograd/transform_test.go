@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gotransfer/gotransfer/kernels"
 	"github.com/gotransfer/gotransfer/tensor"
 )
 
@@ -18,8 +19,8 @@ func closeTo(a, b []float32) float64 {
 // twin on random data with padded strides, for 16 and 48 channels, and
 // checks that the assembly writes nothing outside its slots.
 func TestTransformsAsmMatchGo(t *testing.T) {
-	if !useAsm {
-		t.Skip("CPU has no AVX-512F: the assembly transforms are not used on this machine")
+	if !useAsm() {
+		t.Skipf("kernel level is %s, not avx512: the assembly transforms are not used", kernels.Level())
 	}
 	rng := tensor.NewRNG(7)
 	for _, nc := range []int{16, 48} {
@@ -143,8 +144,8 @@ func TestTransformsMatchMatrices(t *testing.T) {
 
 // TestComb3AsmMatchesGo compares the kernel-transform inner loop.
 func TestComb3AsmMatchesGo(t *testing.T) {
-	if !useAsm {
-		t.Skip("CPU has no AVX-512F: the assembly is not used on this machine")
+	if !useAsm() {
+		t.Skipf("kernel level is %s, not avx512: the assembly is not used", kernels.Level())
 	}
 	rng := tensor.NewRNG(9)
 	for _, n := range []int{16, 64, 512} {
@@ -155,6 +156,22 @@ func TestComb3AsmMatchesGo(t *testing.T) {
 		comb3AVX512(&got[0], &a[0], &b[0], &c[0], n, 0.25, -1.0/6, 1.0/24)
 		if e := closeTo(got, want); e > 1e-6 {
 			t.Errorf("n=%d: asm differs from Go by %.3g", n, e)
+		}
+	}
+}
+
+// TestAsmFollowsKernelLevel: the assembly transforms run exactly on the
+// kernels' avx512 level, whichever level kernels.SetLevel (or
+// GOTRANSFER_KERNELS) picks; a purego build has only generic.
+func TestAsmFollowsKernelLevel(t *testing.T) {
+	prev := kernels.Level()
+	defer kernels.SetLevel(prev)
+	for _, name := range kernels.Levels() {
+		if err := kernels.SetLevel(name); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := useAsm(), name == "avx512"; got != want {
+			t.Errorf("kernel level %s: useAsm() = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -30,8 +30,9 @@
 // GEMM per core, the workers already run in parallel.
 //
 // The transforms run in AVX-512 assembly over 16 channels per zmm register
-// when the CPU has AVX-512F (chosen once at init), with pure-Go twins for the
-// channel tail (Cin or Cout not a multiple of 16) and other CPUs.
+// when the kernels' active level is avx512 (kernels.Level: the CPU's best,
+// or GOTRANSFER_KERNELS; a purego build has no assembly), with pure-Go twins
+// for the channel tail (Cin or Cout not a multiple of 16) and other levels.
 //
 // Use from a conv layer (stride 1, dilation 1, 3x3 kernel, pads 1 on all
 // sides; NHWC):
@@ -330,12 +331,12 @@ func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout,
 func transformTmp(alpha, cout int) int { return (alpha*3 + transformBlock*alpha*alpha) * cout }
 
 // comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): AVX-512 on the
-// multiple-of-16 head when available, comb3Go on the rest.
+// multiple-of-16 head on the avx512 level, comb3Go on the rest.
 func comb3(dst, a, b, c []float32, ga, gb, gc float64) {
 	fa, fb, fc := float32(ga), float32(gb), float32(gc)
 	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
 	n16 := 0
-	if useAsm {
+	if useAsm() {
 		n16 = len(dst) &^ 15
 		if n16 > 0 {
 			comb3AVX512(&dst[0], &a[0], &b[0], &c[0], n16, fa, fb, fc)
