@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,9 @@ type LoadOptions struct {
 	// loading an include_top file into a base; other mismatches still fail.
 	IgnoreExtra bool
 	// Warnings receives one line per skipped layer when SkipMismatch is set
-	// (nil = silent).
+	// (nil: not reported), and one line per loaded weight that holds NaN or
+	// infinite values, naming the layer (nil: those go to os.Stderr, since
+	// such weights poison every output; io.Discard silences them).
 	Warnings io.Writer
 }
 
@@ -325,6 +328,13 @@ func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
 			if len(v) != a.params[j].Value.Size() {
 				return fmt.Errorf("layer %q: %s has %d values, want %d", a.layer, a.names[j], len(v), a.params[j].Value.Size())
 			}
+			if nan, inf := countNonFinite(v); nan+inf > 0 {
+				w := opt.Warnings
+				if w == nil {
+					w = os.Stderr
+				}
+				fmt.Fprintf(w, "vgg: warning: layer %q: weight %s holds %d NaN and %d infinite values (of %d)\n", a.layer, a.names[j], nan, inf, len(v))
+			}
 			values[i] = append(values[i], v)
 		}
 	}
@@ -334,6 +344,19 @@ func loadKeras(m *nn.Model, f *hdf5.File, opt LoadOptions) error {
 		}
 	}
 	return nil
+}
+
+// countNonFinite counts the NaN and ±Inf values of v.
+func countNonFinite(v []float32) (nan, inf int) {
+	for _, x := range v {
+		switch {
+		case x != x:
+			nan++
+		case math.IsInf(float64(x), 0):
+			inf++
+		}
+	}
+	return nan, inf
 }
 
 // SaveKerasWeights writes m's weights as a Keras legacy HDF5 weights file
@@ -371,120 +394,4 @@ func SaveKerasWeights(m *nn.Model, path string) error {
 		return fmt.Errorf("vgg: saving %s: %w", path, err)
 	}
 	return nil
-}
-
-// WeightsInfo describes the VGG network stored in a Keras weights file.
-type WeightsInfo struct {
-	Depth       int     // 11, 13, 16 or 19, from the number of block convolutions
-	Width       float64 // block1_conv1's output channels / 64
-	Channels    [5]int  // output channels of blocks 1-5
-	IncludeTop  bool    // the file has fc1, fc2 and predictions
-	TopChannels int     // fc1 units (IncludeTop only)
-	Classes     int     // predictions units (IncludeTop only)
-	InputHW     int     // with IncludeTop, the square input side implied by fc1 (0 when not square-consistent)
-}
-
-// Config returns a Config that rebuilds exactly the file's network for
-// input (h, w) with the given pooling (ignored with IncludeTop).
-func (wi WeightsInfo) Config(h, w int, pooling string) Config {
-	c := Config{Depth: wi.Depth, IncludeTop: wi.IncludeTop, InputShape: [3]int{h, w, 3},
-		Width: wi.Width, Channels: wi.Channels, TopChannels: wi.TopChannels, Classes: wi.Classes}
-	if !wi.IncludeTop {
-		c.Pooling = pooling
-	}
-	return c
-}
-
-var convName = regexp.MustCompile(`^block([1-5])_conv([1-9])$`)
-
-// InspectKerasWeights reads a Keras VGG weights file's layer names and
-// weight shapes (not its values) and works out depth, width and top.
-func InspectKerasWeights(path string) (WeightsInfo, error) {
-	f, err := hdf5.Open(path)
-	if err != nil {
-		return WeightsInfo{}, fmt.Errorf("vgg: %w", err)
-	}
-	defer f.Close()
-	wi, err := inspect(f)
-	if err != nil {
-		return wi, fmt.Errorf("vgg: %s: %w", path, err)
-	}
-	return wi, nil
-}
-
-func inspect(f *hdf5.File) (WeightsInfo, error) {
-	var wi WeightsInfo
-	layers, err := readFileLayers(f)
-	if err != nil {
-		return wi, err
-	}
-	layers = flattenNested(layers, func(name string) bool {
-		return convName.MatchString(name) || name == "fc1" || name == "fc2" || name == "predictions"
-	})
-	byName := map[string]fileLayer{}
-	var convs [5]int
-	for _, fl := range layers {
-		byName[fl.name] = fl
-		if mt := convName.FindStringSubmatch(fl.name); mt != nil {
-			b, _ := strconv.Atoi(mt[1])
-			convs[b-1]++
-		}
-	}
-	for d, plan := range BlockConvs {
-		if plan == convs {
-			wi.Depth = d
-		}
-	}
-	if wi.Depth == 0 {
-		return wi, fmt.Errorf("convolutions per block %v match no VGG depth (11: %v, 13: %v, 16: %v, 19: %v)",
-			convs, BlockConvs[11], BlockConvs[13], BlockConvs[16], BlockConvs[19])
-	}
-	kernelShape := func(name string, rank int) ([]int, error) {
-		fl, ok := byName[name]
-		if !ok {
-			return nil, fmt.Errorf("no layer %q with weights", name)
-		}
-		s := fl.datasets[0].Shape()
-		if len(s) != rank {
-			return nil, fmt.Errorf("layer %q: first weight %s has shape %v, want rank %d", name, fl.weights[0], tensor.Shape(s), rank)
-		}
-		return s, nil
-	}
-	for b := range 5 {
-		s, err := kernelShape(fmt.Sprintf("block%d_conv1", b+1), 4)
-		if err != nil {
-			return wi, err
-		}
-		wi.Channels[b] = s[3]
-	}
-	wi.Width = float64(wi.Channels[0]) / 64
-	if _, ok := byName["fc1"]; ok {
-		wi.IncludeTop = true
-		s1, err := kernelShape("fc1", 2)
-		if err != nil {
-			return wi, err
-		}
-		sp, err := kernelShape("predictions", 2)
-		if err != nil {
-			return wi, err
-		}
-		wi.TopChannels, wi.Classes = s1[1], sp[1]
-		// fc1's input is side·side·channels for a square input of 32·side
-		if c := wi.Channels[4]; s1[0]%c == 0 {
-			cells := s1[0] / c
-			for side := 1; side*side <= cells; side++ {
-				if side*side == cells {
-					wi.InputHW = 32 * side
-				}
-			}
-		}
-	}
-	return wi, nil
-}
-
-// InferWidth returns the channel multiplier of a Keras VGG weights file:
-// block1_conv1's output channels / 64 (1 for the real ImageNet files).
-func InferWidth(path string) (float64, error) {
-	wi, err := InspectKerasWeights(path)
-	return wi.Width, err
 }
