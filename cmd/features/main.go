@@ -5,28 +5,48 @@
 //
 // Usage:
 //
-//	go run ./cmd/features -weights imagenet|FILE.h5 [-depth 16] [-size 224]
+//	features -weights imagenet|FILE.h5 [-depth 16] [-size 224]
 //	    [-pooling none|avg|max] [-width W] [-batch 16] -o out.npy PATH...
+//	features ... -shard I/N|auto [-shards N] -o DIR FOLDER
 //
 // PATH is either one folder of class subfolders (Keras flow_from_directory
-// layout: DIR/<class>/<image>) or one or more image files. Each image is
-// decoded (by its content: JPEG, PNG, GIF, BMP, TIFF, WebP, PNM), converted
-// to RGB, resized to size×size with bilinear interpolation (PIL's), and
-// preprocessed in Keras's 'caffe' mode (RGB→BGR minus the ImageNet means;
-// no 1/255 rescaling).
+// layout: DIR/<class>/<image>, walked recursively) or one or more image
+// files. Each image is decoded (by its content: JPEG, PNG, GIF, BMP, TIFF,
+// WebP, PNM), converted to RGB, resized to size×size with bilinear
+// interpolation (PIL's), and preprocessed in Keras's 'caffe' mode
+// (RGB→BGR minus the ImageNet means; no 1/255 rescaling).
 //
-// Outputs (every file written atomically):
+// Outputs (every file written atomically, mode 0644; format in
+// internal/shards):
 //
-//	out.npy           float32 features, (N, h, w, C) NHWC with -pooling none
-//	                  (h = w = size/32 for VGG, e.g. (N, 7, 7, 512) at 224),
-//	                  or (N, C) with avg/max pooling
-//	out_files.txt     the source image of each row, one path per line
-//	out_labels.npy    (folder input) int64 class index of each row
-//	out_classes.txt   (folder input) class names, line i = class index i
+//	out.npy              float32 features, (N, h, w, C) NHWC with -pooling none
+//	                     (h = w = size/32 for VGG, e.g. (N, 7, 7, 512) at 224),
+//	                     or (N, C) with avg/max pooling
+//	out_files.jsonl      one JSON object per row: {"row":0,"index":3,"path":"…","label":1}
+//	                     (label only for folder input)
+//	out_labels.npy       (folder input) int64 class index of each row
+//	out_classes.jsonl    (folder input) {"index":0,"name":"ants"} per class
+//	out_manifest.json    listing fingerprint, weights MD5, settings, counts,
+//	                     skipped files and each file's SHA-256; written last
 //
-// In a folder, unreadable images are skipped with a warning (as Keras
-// does) and left out of every output; with explicit files, any unreadable
-// file is an error.
+// In a folder, unreadable images are skipped with a warning (as Keras does),
+// named in the manifest and left out of every output; with explicit files,
+// any unreadable file is an error.
+//
+// # Sharding (many processes or a Kubernetes Indexed Job)
+//
+// With -shard I/N the folder's sorted listing is split N ways and this
+// process computes shard I: listing positions I, I+N, I+2N, … (disjoint,
+// covering, balanced). -o then names a folder, which receives
+// shard-0000I-of-0000N.npy, _labels.npy, _files.jsonl, _classes.jsonl and
+// _manifest.json. -shard auto takes I from JOB_COMPLETION_INDEX (set by
+// Kubernetes in an Indexed Job's pods) and N from -shards or from
+// JOB_COMPLETIONS (Kubernetes does not pass the completion count; set it in
+// the Job manifest). A re-run shard removes its manifest first and
+// overwrites its files atomically. internal/shards merges a folder of
+// shards (and cmd/finetune -features DIR reads it); the merged features
+// equal one unsharded run's bit for bit, because every forward pass has
+// exactly -batch images (the last one padded).
 //
 // -weights imagenet uses Keras's ImageNet notop file (VGG16 or VGG19),
 // found in $KERAS_HOME/models or ~/.keras/models or downloaded there. With
@@ -38,21 +58,20 @@ package main
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/gotransfer/gotransfer/dataset"
+	"github.com/gotransfer/gotransfer/internal/shards"
 	"github.com/gotransfer/gotransfer/nn"
-	"github.com/gotransfer/gotransfer/tensor"
 	"github.com/gotransfer/gotransfer/vgg"
-	"github.com/gotransfer/gotransfer/vgg/npy"
 )
 
 // options are the command-line flags.
@@ -64,15 +83,27 @@ type options struct {
 	width   float64
 	batch   int
 	out     string
+	shard   string // "", "I/N" or "auto"
+	shards  int    // N for -shard auto
 	paths   []string
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := runCtx(ctx, os.Args[1:], os.Stderr, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "features:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+var errUsage = errors.New("usage")
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -83,42 +114,75 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.size, "size", 224, "images are resized to size x size (at least 32)")
 	fs.StringVar(&o.pooling, "pooling", "none", "none (N,h,w,C features), avg or max (N,C)")
 	fs.Float64Var(&o.width, "width", 0, "channel multiplier (default: from the weights file; 1 for imagenet)")
-	fs.IntVar(&o.batch, "batch", 16, "images per forward pass")
-	fs.StringVar(&o.out, "o", "", "output .npy file (required)")
+	fs.IntVar(&o.batch, "batch", 16, "images per forward pass (part of the manifest: shards merge only with equal -batch)")
+	fs.StringVar(&o.out, "o", "", "output .npy file (required); with -shard, the output folder")
+	fs.StringVar(&o.shard, "shard", "", "compute shard I/N of a folder's listing (every N-th file from I), or auto: I from $JOB_COMPLETION_INDEX")
+	fs.IntVar(&o.shards, "shards", 0, "with -shard auto: N, the Indexed Job's completions (default $JOB_COMPLETIONS)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: features -weights imagenet|FILE.h5 [-depth 16] [-size 224] [-pooling none|avg|max] [-width W] -o out.npy PATH...")
+		fmt.Fprintln(stderr, "       features -weights ... -shard I/N|auto [-shards N] -o DIR FOLDER")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	o.paths = fs.Args()
+	bad := func(format string, a ...any) (options, error) {
+		return o, fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	}
 	switch {
 	case o.weights == "":
-		return o, errors.New("-weights is required (imagenet or a .h5 file)")
+		return bad("-weights is required (imagenet or a .h5 file)")
+	case o.out == "" && o.shard == "":
+		return bad("-o is required (output .npy file)")
 	case o.out == "":
-		return o, errors.New("-o is required (output .npy file)")
-	case !strings.HasSuffix(o.out, ".npy"):
-		return o, fmt.Errorf("-o %q: the output must end in .npy", o.out)
+		return bad("-o is required (with -shard: the output folder)")
+	case o.shard == "" && !strings.HasSuffix(o.out, ".npy"):
+		return bad("-o %q: the output must end in .npy", o.out)
+	case o.shard != "" && strings.HasSuffix(o.out, ".npy"):
+		return bad("-o %q: with -shard, -o names a folder (it receives shard-I-of-N.npy and its companions)", o.out)
 	case len(o.paths) == 0:
-		return o, errors.New("no input: give a folder of class subfolders or image files")
+		return bad("no input: give a folder of class subfolders or image files")
 	case o.size < 32:
-		return o, fmt.Errorf("-size %d: must be at least 32", o.size)
+		return bad("-size %d: must be at least 32", o.size)
 	case o.batch < 1:
-		return o, fmt.Errorf("-batch %d: must be at least 1", o.batch)
+		return bad("-batch %d: must be at least 1", o.batch)
 	case o.width < 0:
-		return o, fmt.Errorf("-width %v: must be positive", o.width)
+		return bad("-width %v: must be positive", o.width)
+	case o.shards < 0:
+		return bad("-shards %d: must be positive", o.shards)
+	case o.shards > 0 && o.shard != "auto":
+		return bad("-shards goes with -shard auto (with -shard I/N, N is given)")
 	}
 	switch o.pooling {
 	case "none", "avg", "max":
 	default:
-		return o, fmt.Errorf("-pooling %q: want none, avg or max", o.pooling)
+		return bad("-pooling %q: want none, avg or max", o.pooling)
 	}
 	return o, nil
 }
 
+// resolveShard turns -shard into a Shard (Whole when not sharding).
+func resolveShard(o options, getenv func(string) string) (shards.Shard, error) {
+	switch o.shard {
+	case "":
+		return shards.Whole, nil
+	case "auto":
+		return shards.AutoShard(o.shards, getenv)
+	default:
+		s, err := shards.ParseShard(o.shard)
+		if err != nil {
+			return s, fmt.Errorf("%w: -%v", errUsage, err)
+		}
+		return s, nil
+	}
+}
+
 // buildModel resolves the weights file and builds a matching base.
-func buildModel(o options, stderr io.Writer) (*nn.Model, string, error) {
+func buildModel(o options, stderr io.Writer) (*nn.Model, vgg.Config, string, error) {
 	path := o.weights
 	if o.weights == "imagenet" {
 		depth := o.depth
@@ -127,18 +191,18 @@ func buildModel(o options, stderr io.Writer) (*nn.Model, string, error) {
 		}
 		wf, err := vgg.ImageNetWeightFile(depth, false)
 		if err != nil {
-			return nil, "", fmt.Errorf("-depth %d: %w", depth, err)
+			return nil, vgg.Config{}, "", fmt.Errorf("-depth %d: %w", depth, err)
 		}
 		f := vgg.Fetcher{Progress: stderr}
 		if path, err = f.Fetch(wf); err != nil {
-			return nil, "", err
+			return nil, vgg.Config{}, "", err
 		}
 	} else if _, err := os.Stat(path); err != nil {
-		return nil, "", fmt.Errorf("-weights: %w", err)
+		return nil, vgg.Config{}, "", fmt.Errorf("-weights: %w", err)
 	}
 	info, err := vgg.InspectKerasWeights(path)
 	if err != nil {
-		return nil, "", err
+		return nil, vgg.Config{}, "", err
 	}
 	cfg := info.Config(o.size, o.size, o.pooling)
 	cfg.IncludeTop = false
@@ -151,212 +215,133 @@ func buildModel(o options, stderr io.Writer) (*nn.Model, string, error) {
 	}
 	m, err := vgg.New(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, cfg, "", err
 	}
 	if err := vgg.LoadKerasWeights(m, path, vgg.LoadOptions{IgnoreExtra: true}); err != nil {
-		return nil, "", err
+		return nil, cfg, "", err
 	}
-	return m, path, nil
+	return m, cfg, path, nil
 }
 
+// fileMD5 is the hex MD5 of a file (the manifest's weights_md5).
+func fileMD5(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// run is runCtx without cancellation, reading the real environment.
 func run(args []string, stderr io.Writer) error {
+	return runCtx(context.Background(), args, stderr, os.Getenv)
+}
+
+func runCtx(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	var dir string
-	files := o.paths
+	shard, err := resolveShard(o, getenv)
+	if err != nil {
+		return err
+	}
+	folder := ""
 	if st, err := os.Stat(o.paths[0]); err == nil && st.IsDir() {
 		if len(o.paths) > 1 {
-			return fmt.Errorf("give one folder of class subfolders, or image files; got folder %s and %d more paths", o.paths[0], len(o.paths)-1)
+			return fmt.Errorf("%w: give one folder of class subfolders, or image files; got folder %s and %d more paths", errUsage, o.paths[0], len(o.paths)-1)
 		}
-		dir, files = o.paths[0], nil
+		folder = o.paths[0]
 	} else {
+		if o.shard != "" {
+			return fmt.Errorf("%w: -shard needs one folder of class subfolders, not image files", errUsage)
+		}
 		for _, p := range o.paths {
 			st, err := os.Stat(p)
 			if err != nil {
 				return err
 			}
 			if st.IsDir() {
-				return fmt.Errorf("%s is a folder: give one folder alone, or only image files", p)
+				return fmt.Errorf("%w: %s is a folder: give one folder alone, or only image files", errUsage, p)
 			}
 		}
 	}
-	m, wpath, err := buildModel(o, stderr)
+
+	// The listing: a folder's flow_from_directory files, or the arguments.
+	var listing *shards.Listing
+	if folder != "" {
+		if listing, err = shards.List(folder, stderr); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Found %d images belonging to %d classes.\n", len(listing.Files), len(listing.Classes))
+	} else {
+		listing = &shards.Listing{Files: o.paths, Labels: make([]int, len(o.paths))}
+	}
+	base := strings.TrimSuffix(o.out, ".npy")
+	if o.shard != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return fmt.Errorf("-o: %w", err)
+		}
+		base = filepath.Join(o.out, shard.Base())
+	}
+
+	m, cfg, wpath, err := buildModel(o, stderr)
+	if err != nil {
+		return err
+	}
+	sum, err := fileMD5(wpath)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "features: %s, weights %s, input %dx%d, output %v per image\n", m.Name(), wpath, o.size, o.size, m.OutputShape(1)[1:])
-
-	var d *dataset.Directory
-	var cleanup func()
-	if dir != "" {
-		d, err = openFolder(dir, o, stderr)
-	} else {
-		d, cleanup, err = openFiles(files, o)
-		if cleanup != nil {
-			defer cleanup()
-		}
+	if err := shards.Begin(base); err != nil {
+		return err
 	}
+	positions := shard.Positions(len(listing.Files))
+	if o.shard != "" {
+		fmt.Fprintf(stderr, "features: shard %s: %d of %d files\n", shard, len(positions), len(listing.Files))
+	}
+	res, err := extract(ctx, m, o, listing, positions, stderr)
 	if err != nil {
 		return err
 	}
-	feats, labels, rows, err := extract(m, d, o.batch, stderr)
-	if err != nil {
+	if folder == "" && len(res.skipped) > 0 {
+		return fmt.Errorf("cannot read %s: %s", res.skipped[0].Path, res.skipped[0].Reason)
+	}
+	if len(res.rows) == 0 {
+		return errors.New("no image could be read")
+	}
+	out := shards.Output{
+		Base: base,
+		Manifest: shards.Manifest{
+			Shard: shard.Index, Shards: shard.Count,
+			Listing: shards.ListingInfo{Fingerprint: listing.Fingerprint(), Root: folder,
+				Files: len(listing.Files), Classes: len(listing.Classes)},
+			Settings: shards.Settings{Model: fmt.Sprintf("vgg%d", cfg.Depth), Width: cfg.Width,
+				InputSize: [2]int{o.size, o.size}, Precision: "fp32", Pooling: o.pooling,
+				Preprocessing: "caffe", Interpolation: "bilinear", Batch: o.batch, WeightsMD5: sum},
+			WeightsFile: wpath,
+			Skipped:     res.skipped,
+		},
+		Features: res.feats,
+		Shape:    m.OutputShape(len(res.rows)),
+		Rows:     res.rows,
+	}
+	if folder != "" {
+		out.Classes = listing.Classes
+	}
+	if err := shards.Write(out); err != nil {
 		return err
 	}
-	if dir == "" {
-		if sk := d.Skipped(); len(sk) > 0 {
-			return fmt.Errorf("cannot read %s: %s", files[linkIndex(sk[0].Path, len(files))], sk[0].Reason)
-		}
+	fmt.Fprintf(stderr, "features: wrote %s %v with %s, %s", base+shards.FeaturesSuffix, out.Shape, filepath.Base(base+shards.FilesSuffix), filepath.Base(base+shards.ManifestSuffix))
+	if folder != "" {
+		fmt.Fprintf(stderr, ", %s, %s (%d classes)", filepath.Base(base+shards.LabelsSuffix), filepath.Base(base+shards.ClassesSuffix), len(listing.Classes))
 	}
-	srcs := make([]string, len(rows))
-	for i, r := range rows {
-		if dir != "" {
-			srcs[i] = d.Files()[r]
-		} else {
-			srcs[i] = files[r]
-		}
-	}
-	return writeOutputs(o.out, m.OutputShape(len(rows)), feats, srcs, labels, d.ClassNames(), dir != "", stderr)
-}
-
-// linkIndex recovers i from openFiles's link name "<i>.png" (0 if unparsable).
-func linkIndex(link string, n int) int {
-	i, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(link), ".png"))
-	if err != nil || i < 0 || i >= n {
-		return 0
-	}
-	return i
-}
-
-func datasetOptions(o options, log io.Writer) dataset.Options {
-	return dataset.Options{
-		TargetSize:    [2]int{o.size, o.size},
-		ClassMode:     "none",
-		BatchSize:     o.batch,
-		Shuffle:       false,
-		Interpolation: "bilinear",
-		Preprocess:    vgg.PreprocessHook,
-		Log:           log,
-	}
-}
-
-// openFolder lists DIR/<class>/<image> like Keras's flow_from_directory.
-func openFolder(dir string, o options, stderr io.Writer) (*dataset.Directory, error) {
-	return dataset.FromDirectory(dir, datasetOptions(o, stderr))
-}
-
-// openFiles presents explicit image files to the dataset package through a
-// temporary folder of numbered symbolic links (one class "images"), so that
-// files and folders share one decoder; row i is files[i].
-func openFiles(files []string, o options) (*dataset.Directory, func(), error) {
-	tmp, err := os.MkdirTemp("", "features-*")
-	if err != nil {
-		return nil, nil, err
-	}
-	cleanup := func() { os.RemoveAll(tmp) }
-	cls := filepath.Join(tmp, "images")
-	if err := os.Mkdir(cls, 0o755); err != nil {
-		return nil, cleanup, err
-	}
-	for i, f := range files {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			return nil, cleanup, err
-		}
-		// the dataset package lists only image extensions; content decides the format
-		link := filepath.Join(cls, fmt.Sprintf("%09d.png", i))
-		if err := os.Symlink(abs, link); err != nil {
-			return nil, cleanup, fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	d, err := dataset.FromDirectory(tmp, datasetOptions(o, io.Discard))
-	if err != nil {
-		return nil, cleanup, err
-	}
-	if sk := d.Skipped(); len(sk) > 0 {
-		return nil, cleanup, fmt.Errorf("cannot read %s: %s", files[linkIndex(sk[0].Path, len(files))], sk[0].Reason)
-	}
-	return d, cleanup, nil
-}
-
-// extract runs every image of d through m; it returns the features, the
-// labels and each row's index in d.Files().
-func extract(m *nn.Model, d *dataset.Directory, batch int, stderr io.Writer) ([]float32, []int, []int, error) {
-	it := d.Epoch(context.Background(), 0)
-	defer it.Close()
-	var feats []float32
-	var labels, rows []int
-	start, last := time.Now(), time.Now()
-	for {
-		b, err := it.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if b.X.Dim(0) == 0 {
-			continue
-		}
-		y := m.Forward(b.X, false)
-		feats = append(feats, y.Data...)
-		labels = append(labels, b.Labels...)
-		rows = append(rows, b.Indices...)
-		if time.Since(last) > 2*time.Second || len(rows) == d.Len() {
-			last = time.Now()
-			fmt.Fprintf(stderr, "features: %d/%d images, %.1f images/s\n", len(rows), d.Len(), float64(len(rows))/time.Since(start).Seconds())
-		}
-	}
-	if len(rows) == 0 {
-		return nil, nil, nil, errors.New("no image could be read")
-	}
-	return feats, labels, rows, nil
-}
-
-// writeOutputs writes out.npy, out_files.txt and, for folders,
-// out_labels.npy and out_classes.txt, each atomically.
-func writeOutputs(out string, shape []int, feats []float32, srcs []string, labels []int, classes []string, folder bool, stderr io.Writer) error {
-	base := strings.TrimSuffix(out, ".npy")
-	if err := npy.WriteFloat32File(out, shape, feats); err != nil {
-		return err
-	}
-	if err := writeTextAtomic(base+"_files.txt", strings.Join(srcs, "\n")+"\n"); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "features: wrote %s %v and %s\n", out, tensor.Shape(shape), base+"_files.txt")
-	if !folder {
-		return nil
-	}
-	l64 := make([]int64, len(labels))
-	for i, v := range labels {
-		l64[i] = int64(v)
-	}
-	if err := npy.WriteInt64File(base+"_labels.npy", []int{len(l64)}, l64); err != nil {
-		return err
-	}
-	if err := writeTextAtomic(base+"_classes.txt", strings.Join(classes, "\n")+"\n"); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "features: wrote %s and %s (%d classes)\n", base+"_labels.npy", base+"_classes.txt", len(classes))
+	fmt.Fprintln(stderr)
 	return nil
-}
-
-// writeTextAtomic writes text to a temporary file beside path, then renames it.
-func writeTextAtomic(path, text string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

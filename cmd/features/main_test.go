@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotransfer/gotransfer/internal/shards"
 	"github.com/gotransfer/gotransfer/tensor"
 	"github.com/gotransfer/gotransfer/vgg/npy"
 )
@@ -47,6 +49,33 @@ func writeFixturePNGs(t *testing.T, paths ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func readRows(t *testing.T, p string) []shards.Row {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := shards.DecodeRows(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func readManifest(t *testing.T, p string) *shards.Manifest {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m shards.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
 }
 
 func readNpy(t *testing.T, p string) *npy.Array {
@@ -87,9 +116,8 @@ func TestFilesPooledMatchesPyTorch(t *testing.T) {
 		t.Fatalf("shape %v %s", got.Shape, got.Descr)
 	}
 	closeRows(t, "avg features", got, []int{1, 0}, readNpy(t, "../../vgg/testdata/ref_features_64_avg.npy"))
-	files, _ := os.ReadFile(filepath.Join(dir, "feat_files.txt"))
-	if string(files) != b+"\n"+a+"\n" {
-		t.Errorf("files list %q", files)
+	if files := readRows(t, filepath.Join(dir, "feat_files.jsonl")); len(files) != 2 || files[0].Path != b || files[1].Path != a || files[0].Label != -1 {
+		t.Errorf("files list %+v", files)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "feat_labels.npy")); !os.IsNotExist(err) {
 		t.Error("labels written for file input")
@@ -151,13 +179,18 @@ func TestFolderNHWC(t *testing.T) {
 	if !reflect.DeepEqual(labels.I64, []int64{0, 1, 1}) {
 		t.Errorf("labels %v", labels.I64)
 	}
-	classes, _ := os.ReadFile(filepath.Join(dir, "bottleneck_classes.txt"))
-	if string(classes) != "cats\ndogs\n" {
+	classes, _ := os.ReadFile(filepath.Join(dir, "bottleneck_classes.jsonl"))
+	if string(classes) != `{"index":0,"name":"cats"}`+"\n"+`{"index":1,"name":"dogs"}`+"\n" {
 		t.Errorf("classes %q", classes)
 	}
-	files, _ := os.ReadFile(filepath.Join(dir, "bottleneck_files.txt"))
-	if lines := strings.Fields(string(files)); len(lines) != 3 || !strings.HasSuffix(lines[2], "d2.jpg") {
-		t.Errorf("files %q", files)
+	// listing: cats/broken.jpg (skipped), cats/c1.png, dogs/d1.png, dogs/d2.jpg
+	files := readRows(t, filepath.Join(dir, "bottleneck_files.jsonl"))
+	if len(files) != 3 || !strings.HasSuffix(files[2].Path, "d2.jpg") || files[0].Index != 1 || files[2].Index != 3 || files[2].Label != 1 {
+		t.Errorf("files %+v", files)
+	}
+	man := readManifest(t, filepath.Join(dir, "bottleneck_manifest.json"))
+	if len(man.Skipped) != 1 || !strings.HasSuffix(man.Skipped[0].Path, "broken.jpg") || man.Skipped[0].Index != 0 || man.Rows != 3 {
+		t.Errorf("manifest skipped %+v rows %d", man.Skipped, man.Rows)
 	}
 }
 
