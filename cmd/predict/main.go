@@ -359,4 +359,3 @@ func imagenetModel(weights string, depth int) (*train.Saved, error) {
 		Preprocessing: train.Preprocessing{Mode: "caffe", Interpolation: "bilinear"}}
 	return &train.Saved{Spec: spec, Net: net}, nil
 }
-
