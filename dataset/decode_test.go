@@ -54,6 +54,19 @@ func testImages(w, h int) map[string]image.Image {
 		rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2], rgba.Pix[i+3] = uint8(r.IntN(int(a)+1)), uint8(r.IntN(int(a)+1)), uint8(r.IntN(int(a)+1)), a
 	}
 	out["rgba-premultiplied"] = rgba
+	rgba64 := image.NewRGBA64(rect)
+	for i := 0; i < len(rgba64.Pix); i += 8 {
+		a := uint16(r.IntN(65536))
+		if i%24 == 0 {
+			a = 0xffff
+		}
+		for k := 0; k < 3; k++ {
+			v := uint16(r.IntN(int(a) + 1))
+			rgba64.Pix[i+2*k], rgba64.Pix[i+2*k+1] = uint8(v>>8), uint8(v)
+		}
+		rgba64.Pix[i+6], rgba64.Pix[i+7] = uint8(a>>8), uint8(a)
+	}
+	out["rgba64-premultiplied"] = rgba64
 	// A sub-image whose bounds do not start at (0, 0).
 	out["ycbcr-subimage"] = out["ycbcr"+image.YCbCrSubsampleRatio420.String()].(*image.YCbCr).SubImage(image.Rect(3, 2, w-1, h-2))
 	return out
@@ -88,7 +101,7 @@ func TestRGBConversionAgainstColorPackage(t *testing.T) {
 				tol := 0
 				if _, ok := c.(color.NRGBA); ok {
 					tol = 0
-				} else if name == "rgba-premultiplied" || name == "paletted" {
+				} else if name == "rgba-premultiplied" || name == "rgba64-premultiplied" || name == "paletted" {
 					tol = 1 // 16-bit round trip of un-premultiplying
 				}
 				for k := range got {
@@ -171,6 +184,30 @@ func TestJPEGRowPathEqualsFetcher(t *testing.T) {
 					o := (y*size[0] + x) * 3
 					if [3]uint8{r, g, b} != [3]uint8(fast.pix[o:o+3]) {
 						t.Fatalf("%s %v (%d,%d): row path %v, fetcher %v", name, size, x, y, fast.pix[o:o+3], [3]uint8{r, g, b})
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPremultipliedFastPathsEqualGeneric checks the *image.RGBA and
+// *image.RGBA64 readers against the generic path they replace
+// (color.NRGBA64Model on img.At, high byte), exactly, sub-images included.
+func TestPremultipliedFastPathsEqualGeneric(t *testing.T) {
+	imgs := testImages(19, 13)
+	for _, name := range []string{"rgba-premultiplied", "rgba64-premultiplied"} {
+		for _, img := range []image.Image{imgs[name], imgs[name].(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(image.Rect(2, 3, 17, 12))} {
+			fast := rgbFetcher(img)
+			b := img.Bounds()
+			for y := 0; y < b.Dy(); y++ {
+				for x := 0; x < b.Dx(); x++ {
+					n := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+					r, g, bb := fast(x, y)
+					if [3]uint8{r, g, bb} != [3]uint8{uint8(n.R >> 8), uint8(n.G >> 8), uint8(n.B >> 8)} {
+						t.Fatalf("%s %v (%d,%d): %v, generic %v", name, b, x, y, [3]uint8{r, g, bb}, n)
 					}
 				}
 			}

@@ -16,6 +16,7 @@ type headerInfo struct {
 	size        int64 // file size in bytes
 	progressive bool  // JPEG: progressive (SOF2), or SOF not seen in the header bytes
 	interlaced  bool  // PNG: Adam7
+	rowBytes    int64 // PNG: bytes of one filtered row (filter byte included)
 }
 
 // pixels is width·height as the header states it.
@@ -49,6 +50,10 @@ func inspect(head []byte, r io.ReaderAt, size int64) (headerInfo, error) {
 		// width, height, bit depth, colour type, compression, filter and
 		// the interlace method at offset 28.
 		info.interlaced = len(head) > 28 && head[28] != 0
+		if len(head) > 25 {
+			ch := map[byte]int64{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[head[25]]
+			info.rowBytes = (int64(cfg.Width)*int64(head[24])*max(ch, 1)+7)/8 + 1
+		}
 	}
 	return info, nil
 }
@@ -129,7 +134,11 @@ func (h headerInfo) decoderBytes() int64 {
 		if h.interlaced { // each Adam7 pass is decoded into its own image, then merged
 			n *= 2
 		}
-		return n + 2*(8*w+1) // current and previous filtered rows
+		row := h.rowBytes
+		if row == 0 { // IHDR not in the header bytes: the widest row
+			row = 8*w + 1
+		}
+		return n + 2*row // current and previous filtered rows
 	case formatJPEG:
 		// Planes are allocated for whole MCUs (up to 32×32 pixels).
 		pw, ph := (w+31)&^31, (ht+31)&^31
@@ -154,9 +163,9 @@ func (h headerInfo) decoderBytes() int64 {
 		return bpp*px + 4*w // image + one row
 	case formatTIFF:
 		// The image, plus each strip's decompressed bytes read with
-		// io.ReadAll (whose growth allocates up to about three times the
-		// final size in total).
-		return 4 * bpp * px
+		// io.ReadAll (whose doubling growth allocates up to about four
+		// times the final size in total).
+		return 5 * bpp * px
 	case formatWebP:
 		switch h.cfg.ColorModel {
 		case color.YCbCrModel: // lossy 4:2:0 planes, rounded up to macroblocks
@@ -193,6 +202,11 @@ func (s loadSpec) fastNearest(f format) bool {
 	return s.method == "nearest" && !(s.exif && f == formatJPEG)
 }
 
+// fixedDecodeBytes covers what decoding any file allocates whatever its
+// size: the 64 KiB header read, inflate's Huffman tables (up to ~240 KiB
+// for a TIFF strip), bufio and LZW state.
+const fixedDecodeBytes = 512 << 10
+
 // memoryNeed is the decode memory reserved for one file: the file's bytes,
 // the decoder's allocations, our full-size conversion copies and the
 // resized result.
@@ -201,16 +215,18 @@ func (s loadSpec) memoryNeed(h headerInfo) int64 {
 	px := w * ht
 	c := int64(s.channels)
 	ow, oh := int64(s.w), int64(s.h)
-	n := h.size + h.decoderBytes() + ow*oh*c + 8*(ow+oh) + 64<<10
+	n := h.size + h.decoderBytes() + ow*oh*c + 8*(ow+oh) + fixedDecodeBytes
 	if !s.fastNearest(h.format) {
 		n += 3 * px // full-size RGB
 		if c == 1 {
 			n += px // L from RGB
 		}
+		inH := ht
 		if s.exif && h.format == formatJPEG {
-			n += c * px // oriented copy
+			n += c * px      // oriented copy
+			inH = max(w, ht) // orientations 5-8 swap the sides
 		}
-		n += ow * max(w, ht) * c         // horizontal pass (sides may swap with EXIF)
+		n += ow * inH * c                // horizontal pass
 		n += 48 * (max(w, ht) + ow + oh) // filter coefficient tables and bounds
 	}
 	return n

@@ -40,11 +40,11 @@ func LoadImageContext(ctx context.Context, path string, opt Options) (*tensor.Te
 		return nil, err
 	}
 	p, _, warning, err := r.spec().decodeFile(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("dataset: %s: %w", path, err)
-	}
 	if warning != "" {
 		fmt.Fprintf(r.Log, "Warning: %s: %s\n", path, warning)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %s: %w", path, err)
 	}
 	x := tensor.New(1, r.height, r.width, r.channels)
 	finishImage(x.Data, p.pix, r, nil)
