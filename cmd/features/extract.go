@@ -6,10 +6,11 @@ import (
 	"io"
 	"time"
 
+	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
-	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
 	"github.com/gotransfer/gotransfer/tensor"
+	"github.com/gotransfer/gotransfer/vgg"
 )
 
 // extracted are one run's rows: the features of every decoded image of the
@@ -20,40 +21,6 @@ type extracted struct {
 	skipped []shards.Skipped
 }
 
-// loadBatch decodes paths the way training reads images (dataset package:
-// content-detected format, RGB, bilinear resize to size×size, caffe
-// preprocessing) and returns one (len(paths), size, size, 3) tensor whose
-// row i is paths[i] when ok[i], zeros otherwise; bad maps failed paths to a
-// reason.
-func loadBatch(ctx context.Context, size int, paths []string) (*tensor.Tensor, []bool, map[string]string, error) {
-	spec := &train.Spec{InputShape: [3]int{size, size, 3},
-		Preprocessing: train.Preprocessing{Mode: "caffe", Interpolation: "bilinear"}}
-	x := tensor.New(len(paths), size, size, 3)
-	ok := make([]bool, len(paths))
-	got, kept, bad, err := train.LoadImages(ctx, spec, paths)
-	if err != nil && len(kept) == 0 {
-		if ctx.Err() != nil {
-			return nil, nil, nil, ctx.Err()
-		}
-		if len(bad) == 0 { // not a per-file failure
-			return nil, nil, nil, err
-		}
-		return x, ok, bad, nil
-	}
-	// kept lists the readable paths in argument order; match them up.
-	per := size * size * 3
-	k := 0
-	for i, p := range paths {
-		if _, failed := bad[p]; failed || k >= len(kept) || kept[k] != p {
-			continue
-		}
-		copy(x.Data[i*per:(i+1)*per], got.Data[k*per:(k+1)*per])
-		ok[i] = true
-		k++
-	}
-	return x, ok, bad, nil
-}
-
 // extract runs the listing's files at positions through m, o.batch images
 // per forward pass. Every pass has exactly o.batch rows (unreadable images
 // and the end of the list are zero rows whose outputs are dropped), so a
@@ -61,6 +28,12 @@ func loadBatch(ctx context.Context, size int, paths []string) (*tensor.Tensor, [
 // how the listing was sharded.
 func extract(ctx context.Context, m *nn.Model, o options, l *shards.Listing, positions []int, stderr io.Writer) (*extracted, error) {
 	res := &extracted{}
+	loader := shards.Loader{Options: dataset.Options{
+		TargetSize:    [2]int{o.size, o.size},
+		Interpolation: "bilinear",
+		Preprocess:    vgg.PreprocessHook,
+		Log:           stderr,
+	}}
 	start, last := time.Now(), time.Now()
 	done := 0
 	for lo := 0; lo < len(positions); lo += o.batch {
@@ -72,22 +45,18 @@ func extract(ctx context.Context, m *nn.Model, o options, l *shards.Listing, pos
 		for i, p := range chunk {
 			paths[i] = l.Files[p]
 		}
-		x, ok, bad, err := loadBatch(ctx, o.size, paths[:len(chunk)])
-		if err != nil {
+		padded := tensor.New(o.batch, o.size, o.size, 3)
+		errs := loader.Load(ctx, paths[:len(chunk)], padded)
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		padded := tensor.New(o.batch, o.size, o.size, 3)
-		copy(padded.Data, x.Data)
 		var rows []int
 		for i, p := range chunk {
-			if ok[i] {
+			if errs[i] == nil {
 				rows = append(rows, i)
 				continue
 			}
-			reason := bad[paths[i]]
-			if reason == "" {
-				reason = "not a readable image"
-			}
+			reason := shards.Reason(errs[i], paths[i])
 			fmt.Fprintf(stderr, "Warning: skipping %s: %s\n", l.Files[p], reason)
 			res.skipped = append(res.skipped, shards.Skipped{Index: p, Path: l.Files[p], Reason: reason})
 		}
