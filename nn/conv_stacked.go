@@ -4,10 +4,11 @@ import (
 	"sync"
 
 	"github.com/gotransfer/gotransfer/kernels"
+	"github.com/gotransfer/gotransfer/tensor"
 )
 
 // Thin inputs: convolutions whose patch rows are short (K = kh·kw·cin ≤
-// stackedMaxK, e.g. VGG's first layer on RGB, K = 3·3·3 = 27). Packing the
+// convThresholds.thinMaxK, e.g. VGG's first layer on RGB, K = 3·3·3 = 27). Packing the
 // patch matrix row by row then costs more than the GEMM (per row: a few
 // divisions and kh copies of kw·cin floats, for only K·cout multiply-adds),
 // and kw·cin is far too short for kernels.Segments views of the input
@@ -46,23 +47,57 @@ type stacked struct {
 	cout, r0, end int
 }
 
-// stackedMaxK is the largest K = kh·kw·cin for which undilated-column
-// convolutions take the stacked path (a variable so that tests can turn it
-// off). Measured on 224x224 3->64 (K = 27), forward and backward: see Forward.
-var stackedMaxK = 64
-
-// stackedPays reports whether the convolution takes the stacked path.
-func (c *Conv2D) stackedPays(gw axisGeom) bool {
-	return gw.dilation == 1 && c.kh*c.kw*c.cin <= stackedMaxK
+// thinConv is the thin-input algorithm: the stacked forward in bands
+// (conv_stacked_band.go) and the fused backward (conv_thin_backward.go), or
+// for strides above 1 the split backward with dKernel from the stacked
+// layout and dx by col2im.
+type thinConv struct {
+	stk    stacked      // the stacked layout
+	fwd    stackedFwd   // the running banded forward
+	wp     []float32    // kernel rows permuted to the stacked (j, i, c) order
+	dwT    []float32    // per-core partial dKernels (stacked row order)
+	fused  thinFused    // the running fused backward
+	gather thinGatherDx // dx of the fused backward
+	split  gemmBackward // strides above 1
 }
 
-// stackInput lays x (N, H, W, cin) out as c.stk.xs for geometry gh, gw and
-// returns c.stk. The rows are filled in parallel.
-func (c *Conv2D) stackInput(x []float32, N, H, W int, gh, gw axisGeom) *stacked {
-	s := c.stackLayout(x, H, W, gh, gw)
-	rows := N * s.OH
+func (t *thinConv) forward(c *Conv2D, g *convGeom, x, y []float32, keep bool) bool {
+	// With a fused ReLU it also records y > 0 as bits while each band is
+	// in L2, so that the backward reads 1 bit instead of y.
+	var mask []uint16
+	if c.opt.ReLU && c.cout%16 == 0 && keep {
+		if n := g.M * c.cout / 16; cap(c.mask) < n {
+			c.mask = make([]uint16, n)
+		}
+		mask = c.mask[:g.M*c.cout/16]
+	}
+	t.stackedForward(c, x, y, g, c.bias(), mask)
+	return mask != nil
+}
+
+func (t *thinConv) backward(c *Conv2D, g *convGeom, dy []float32, wantW bool) *tensor.Tensor {
+	db := c.biasGrad(wantW)
+	if g.gh.stride == 1 && g.gw.stride == 1 {
+		return t.fusedBackward(c, g, dy, db, wantW)
+	}
+	dz := t.split.maskAndBiasGrad(c, g, dy, db)
+	if wantW {
+		t.stackInput(c, c.x.Data, g)
+		t.stackedKernelGrad(c, dz, gradFor(c.Kernel).Data, g.M)
+	}
+	if !c.inputGrad {
+		return nil
+	}
+	return t.split.inputGradient(c, g, dz, dxCol2im)
+}
+
+// stackInput lays x (N, H, W, cin) out as t.stk.xs for geometry g and
+// returns t.stk. The rows are filled in parallel.
+func (t *thinConv) stackInput(c *Conv2D, x []float32, g *convGeom) *stacked {
+	s := t.stackLayout(c, x, g)
+	rows := g.N * s.OH
 	s.xs = ensure(s.xs, rows*s.WP*s.kh*s.C)
-	if len(s.xs) < 1<<15 {
+	if len(s.xs) < c.tune.stackParallelMinFloats {
 		s.runRange(0, 0, rows) // small: not worth waking the other cores
 	} else {
 		parallelRange(rows, stackFill{s}, &s.wg)
@@ -71,10 +106,11 @@ func (c *Conv2D) stackInput(x []float32, N, H, W int, gh, gw axisGeom) *stacked 
 	return s
 }
 
-// stackLayout sets c.stk's geometry for stacking x (·, H, W, cin) with gh, gw.
-func (c *Conv2D) stackLayout(x []float32, H, W int, gh, gw axisGeom) *stacked {
-	s := &c.stk
-	s.x, s.H, s.W, s.C = x, H, W, c.cin
+// stackLayout sets t.stk's geometry for stacking x (·, H, W, cin) with g.
+func (t *thinConv) stackLayout(c *Conv2D, x []float32, g *convGeom) *stacked {
+	gh, gw, W := g.gh, g.gw, g.W
+	s := &t.stk
+	s.x, s.H, s.W, s.C = x, g.H, W, c.cin
 	s.OH, s.OW, s.WP = gh.out, gw.out, (gw.out-1)*gw.stride+c.kw
 	s.kh, s.kw = c.kh, c.kw
 	s.sh, s.sw, s.dh = gh.stride, gw.stride, gh.dilation
@@ -217,21 +253,21 @@ const stackedKernelTile = 2048
 // an L2-sized K-wide tile (contiguous copies, no index arithmetic per tap)
 // and accumulating tileᵀ·dz into its own partial dKernel (rows in (j, i, c)
 // order), which are then summed in core order and permuted back.
-func (c *Conv2D) stackedKernelGrad(dz, dw []float32, M int) {
-	s := &c.stk
+func (t *thinConv) stackedKernelGrad(c *Conv2D, dz, dw []float32, M int) {
+	s := &t.stk
 	K, cout := c.kh*c.kw*c.cin, c.cout
 	parts := rangeParts(M)
-	c.dwT = ensure(c.dwT, parts*K*cout)
+	t.dwT = ensure(t.dwT, parts*K*cout)
 	if len(s.tiles) < parts {
 		s.tiles = make([][]float32, parts)
 	}
-	s.dz, s.part, s.cout = dz, c.dwT, cout
+	s.dz, s.part, s.cout = dz, t.dwT, cout
 	parallelRange(M, stackedGrad{s}, &s.wg)
 	s.dz, s.part = nil, nil
 	// Sum the partials (in core order) into part 0, then permute into dw.
-	p0 := c.dwT[:K*cout]
+	p0 := t.dwT[:K*cout]
 	for q := 1; q < parts; q++ {
-		kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], p0)
+		kernels.Axpy(1, t.dwT[q*K*cout:(q+1)*K*cout], p0)
 	}
 	permuteKernel(dw, p0, c.kh, c.kw, c.cin, cout, false)
 }
@@ -279,13 +315,6 @@ func (g stackedGrad) runRange(worker, lo, hi int) {
 	}
 }
 
-// thinGradPays reports whether dx takes thinInputGradient: stride 1 and a
-// short K (there the transposed implicit GEMM would have only n = cin
-// columns, a few lanes of a micro-tile).
-func (c *Conv2D) thinGradPays(gh, gw axisGeom) bool {
-	return gh.stride == 1 && gw.stride == 1 && c.kh*c.kw*c.cin <= stackedMaxK
-}
-
 // thinInputGradient sets dx (N, H, W, cin), zeroed by the caller, for a
 // stride-1 convolution with a short K. The patch gradients
 //
@@ -300,17 +329,17 @@ func (c *Conv2D) thinGradPays(gh, gw axisGeom) bool {
 //
 // split over the cores by rows of dx, so no two cores write one pixel
 // (col2im's scatter can only be split by channels: 3 for RGB).
-func (c *Conv2D) thinInputGradient(dz, dx []float32, N, H, W int, gh, gw axisGeom) {
-	K, cout := c.kh*c.kw*c.cin, c.cout
+func (d *thinGatherDx) inputGradient(c *Conv2D, cg *convGeom, dz, dx []float32) {
+	K, cout := cg.K, c.cout
 	Kp := (K + 31) / 32 * 32
-	OH, OW := gh.out, gw.out
-	rowsPerTile := c.prepareThinGather(dx, N, H, W, K, Kp, gh, gw, true)
-	g := &c.gather
+	N, OH, OW := cg.N, cg.gh.out, cg.gw.out
+	rowsPerTile := d.prepare(c, cg, dx, Kp, true)
+	g := &d.gather
 	for R0 := 0; R0 < N*OH; R0 += rowsPerTile {
 		R1 := min(R0+rowsPerTile, N*OH)
 		tr := (R1 - R0) * OW
-		tile := c.tile[:tr*Kp]
-		kernels.Sgemm(false, false, tr, Kp, cout, 1, dz[R0*OW*cout:R1*OW*cout], cout, c.wtp, Kp, 0, tile, Kp)
+		tile := d.tile[:tr*Kp]
+		kernels.Sgemm(false, false, tr, Kp, cout, 1, dz[R0*OW*cout:R1*OW*cout], cout, d.wtp, Kp, 0, tile, Kp)
 		Q0, Q1 := g.dxRows(R0, R1)
 		g.tile, g.R0, g.R1, g.Q0 = tile, R0, R1, Q0
 		if Q1 > Q0 {
@@ -504,15 +533,23 @@ func (g *thinGather) addRow3(dst, tb []float32, i int) {
 	}
 }
 
-// prepareThinGather readies the dx gather of the thin paths: c.wtp =
-// kernelᵀ (cout × Kp, columns K..Kp zero), c.gather aimed at dx and, with
-// withTile, the dP tile buffer for tiles of rowsPerTile output rows (~4 MB
-// of dP).
-func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axisGeom, withTile bool) (rowsPerTile int) {
-	cout, w := c.cout, c.Kernel.Value.Data
-	c.wtp = ensure(c.wtp, cout*Kp)
+// thinGatherDx is the dx of the thin paths with its scratch: dP = dz·kernelᵀ
+// in tiles, gathered into dx by rows (thinGather).
+type thinGatherDx struct {
+	wtp    []float32 // kernelᵀ zero-padded to a multiple of 32 columns
+	tile   []float32 // dP of a few output rows
+	gather thinGather
+}
+
+// prepare readies the dx gather of the thin paths: d.wtp = kernelᵀ (cout ×
+// Kp, columns K..Kp zero), d.gather aimed at dx and, with withTile, the dP
+// tile buffer for tiles of rowsPerTile output rows (~4 MB of dP).
+func (d *thinGatherDx) prepare(c *Conv2D, cg *convGeom, dx []float32, Kp int, withTile bool) (rowsPerTile int) {
+	cout, w, K := c.cout, c.Kernel.Value.Data, cg.K
+	N, H, W, gh, gw := cg.N, cg.H, cg.W, cg.gh, cg.gw
+	d.wtp = ensure(d.wtp, cout*Kp)
 	for m := range cout {
-		row := c.wtp[m*Kp : (m+1)*Kp]
+		row := d.wtp[m*Kp : (m+1)*Kp]
 		for p := range K {
 			row[p] = w[p*cout+m]
 		}
@@ -521,9 +558,9 @@ func (c *Conv2D) prepareThinGather(dx []float32, N, H, W, K, Kp int, gh, gw axis
 	OH, OW := gh.out, gw.out
 	rowsPerTile = max(1, (1<<20)/(Kp*OW))
 	if withTile {
-		c.tile = ensure(c.tile, min(rowsPerTile, N*OH)*OW*Kp)
+		d.tile = ensure(d.tile, min(rowsPerTile, N*OH)*OW*Kp)
 	}
-	c.gather = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
+	d.gather = thinGather{dx: dx, H: H, W: W, C: c.cin, OH: OH, OW: OW, Kp: Kp, kh: c.kh, kw: c.kw,
 		dh: gh.dilation, dw: gw.dilation, pt: gh.padBegin, pl: gw.padBegin}
 	return rowsPerTile
 }

@@ -17,15 +17,9 @@ import (
 //	xsBand[q − q0, :, :] = xs[q, :, :]            q in [q0, q1)  (kh input rows per output row)
 //	y[(q0·OW):(q1·OW), :] = patches(xsBand) · wp (+ bias, ReLU)
 //
-// A band is at most stackedBandMACs multiply-adds (rows·OW·cout·K) and its
-// GEMM runs on the calling core (kernels.SgemmSegmentsBiasReLUSerial): the
-// cores share the bands. Measured on block1_conv1 (224x224, 3→64, batch 1,
-// alternating): bands of 2^20 MACs (2 output rows) 863–879 µs, 2^21
-// 810–836, 2^22 (8 rows, y 460 KB in L2) 807, 2^23 802–807.
-
-// stackedBandMACs bounds the multiply-adds of one band (a variable so that
-// tests can force one output row per band).
-var stackedBandMACs = 1 << 22
+// A band is at most convThresholds.thinBandMACs multiply-adds
+// (rows·OW·cout·K) and its GEMM runs on the calling core
+// (kernels.SgemmSegmentsBiasReLUSerial): the cores share the bands.
 
 // stackBand is one core's band: the stacked layout of s restricted to a
 // few output rows held in xs, as a kernels.Segments with band-local rows
@@ -70,14 +64,14 @@ type stackedFwd struct {
 // for x (N, H, W, cin), band by band; when mask is not nil (ReLU fused,
 // cout a multiple of 16) it also records y > 0 into mask (kernels.ReluMask's
 // layout), from registers as the micro-kernel finishes each tile.
-func (c *Conv2D) stackedForward(x, y []float32, N, H, W int, gh, gw axisGeom, bias []float32, mask []uint16) {
-	s := c.stackLayout(x, H, W, gh, gw)
-	K := c.kh * c.kw * c.cin
-	c.wp = ensure(c.wp, K*c.cout)
-	permuteKernel(c.wp, c.Kernel.Value.Data, c.kh, c.kw, c.cin, c.cout, true)
-	f := &c.sfwd
-	f.s, f.wp, f.bias, f.y, f.relu, f.cout, f.mask = s, c.wp, bias, y, c.opt.ReLU, c.cout, mask
-	f.rows = max(1, stackedBandMACs/(s.OW*c.cout*K))
+func (t *thinConv) stackedForward(c *Conv2D, x, y []float32, g *convGeom, bias []float32, mask []uint16) {
+	s := t.stackLayout(c, x, g)
+	N, K := g.N, g.K
+	t.wp = ensure(t.wp, K*c.cout)
+	permuteKernel(t.wp, c.Kernel.Value.Data, c.kh, c.kw, c.cin, c.cout, true)
+	f := &t.fwd
+	f.s, f.wp, f.bias, f.y, f.relu, f.cout, f.mask = s, t.wp, bias, y, c.opt.ReLU, c.cout, mask
+	f.rows = max(1, c.tune.thinBandMACs/(s.OW*c.cout*K))
 	if workers := max(1, min(runtime.GOMAXPROCS(0), N*s.OH)); len(f.bands) < workers {
 		f.bands = make([]stackBand, workers)
 	}

@@ -26,11 +26,11 @@ func TestStackedForwardBands(t *testing.T) {
 		{3, 16, 40, 4, 64, 2, 2, 2, 1, 1, "valid", false, true},
 		{1, 21, 26, 3, 8, 3, 3, 1, 1, 2, "same", false, true}, // RGB, dilated rows
 	}
-	defer func(v int) { stackedBandMACs = v }(stackedBandMACs)
 	for ci, c := range cases {
 		rng := tensor.NewRNG(uint64(ci + 1))
 		l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, DilationH: c.dh,
-			Padding: c.padding, NoBias: c.noBias, ReLU: c.relu, Algorithm: ConvDirect})
+			Padding: c.padding, NoBias: c.noBias, ReLU: c.relu})
+		l.pinned = ConvThin
 		InitParams(l, rng)
 		if l.Bias != nil {
 			tensor.Uniform(l.Bias.Value, -0.5, 0.5, rng)
@@ -40,8 +40,8 @@ func TestStackedForwardBands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !l.stackedPays(gw) {
-			t.Fatalf("case %d should take the stacked path", ci)
+		if p := l.choose(c.N, gh, gw); p.fwd != algThin {
+			t.Fatalf("case %d should take the stacked path, plan %+v", ci, p)
 		}
 		ps := [][]float64{to64(l.Kernel.Value.Data)}
 		if l.Bias != nil {
@@ -51,7 +51,7 @@ func TestStackedForwardBands(t *testing.T) {
 			gh.padBegin, gw.padBegin, gh.padEnd, gw.padEnd, c.relu)(to64(x.Data), ps)
 		for _, macs := range []int{0, 2 * gw.out * c.cout * c.kh * c.kw * c.cin, 1<<20 - 1, 1 << 22} {
 			t.Run(fmt.Sprintf("case%d_macs%d", ci, macs), func(t *testing.T) {
-				stackedBandMACs = macs
+				l.tune.thinBandMACs = macs
 				y := l.Forward(x, false)
 				for i, v := range y.Data {
 					if math.Abs(float64(v)-ref[i]) > 1e-4*(1+math.Abs(ref[i])) {
@@ -65,13 +65,11 @@ func TestStackedForwardBands(t *testing.T) {
 
 // TestThinBackwardChunks compares the fused thin backward (output rows
 // split across the cores in ranges walked chunk by chunk, dx rows shared by
-// two ranges gathered into side rows) with the general path (stackedMaxK =
-// 0): dKernel, dBias and dx, on images large enough for many chunks, with
+// two ranges gathered into side rows) with the implicit GEMM: dKernel, dBias and dx, on images large enough for many chunks, with
 // 1, 2 and 3 cores, chunks spanning several images, 'valid' padding,
 // dilated rows, a 5×3 kernel, no ReLU, and a frozen layer (dx only) or no
 // dx (first layer).
 func TestThinBackwardChunks(t *testing.T) {
-	defer func(v int) { stackedMaxK = v }(stackedMaxK)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	cases := []struct {
 		N, H, W, cin, cout, kh, kw, dh int
@@ -95,17 +93,17 @@ func TestThinBackwardChunks(t *testing.T) {
 				rng := tensor.NewRNG(uint64(ci + 21))
 				x := randTensor(rng, c.N, c.H, c.W, c.cin)
 				var grads [2][][]float32
-				for run, maxK := range []int{64, 0} {
-					stackedMaxK = maxK
+				for run, alg := range []string{ConvThin, ConvImplicitGEMM} {
 					l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{Padding: c.padding, DilationH: c.dh,
-						ReLU: c.relu, Algorithm: ConvDirect})
+						ReLU: c.relu})
+					l.pinned = alg
 					InitParams(l, tensor.NewRNG(5))
 					tensor.Uniform(l.Bias.Value, -0.2, 0.2, tensor.NewRNG(6))
 					l.SetTrainable(!c.frozen)
 					l.SetBackwardPlan(true, !c.noDx)
 					y := l.Forward(x, true)
-					if gh, gw, _ := l.geometry(x.Shape); run == 0 && !(l.stackedPays(gw) && l.thinGradPays(gh, gw)) {
-						t.Fatal("case should take the thin backward")
+					if run == 0 && l.plan.bwd != algThin || run == 1 && l.plan.bwd != algImplicit {
+						t.Fatalf("%s: plan %+v", alg, l.plan)
 					}
 					dy := randTensor(tensor.NewRNG(7), y.Shape...)
 					dx := l.Backward(dy)

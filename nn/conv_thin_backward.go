@@ -8,8 +8,7 @@ import (
 	"github.com/gotransfer/gotransfer/tensor"
 )
 
-// thinBackward is Backward for a convolution on both thin paths (stacked
-// patches, stride 1). The output rows are split across the cores in
+// fusedBackward is the thin algorithm's backward for stride 1. The output rows are split across the cores in
 // contiguous ranges; each core walks its range in chunks of whole output
 // rows (about stackedKernelTile pixels, so a chunk's dz and dP stay in L2)
 // and does, per chunk, everything that reads dz:
@@ -30,14 +29,14 @@ import (
 // in core order after the cores finish; all other dx rows are written by
 // one core only. Per-core dKernel partials are summed in core order too, so
 // results do not depend on timing.
-func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw axisGeom) *tensor.Tensor {
-	s := &c.stk
-	K, cout := c.kh*c.kw*c.cin, c.cout
+func (t *thinConv) fusedBackward(c *Conv2D, g *convGeom, dy, db []float32, wantW bool) *tensor.Tensor {
+	s := &t.stk
+	K, cout := g.K, c.cout
 	Kp := (K + 31) / 32 * 32
-	OH, OW := gh.out, gw.out
+	W, OH, OW := g.W, g.gh.out, g.gw.out
 	workers := runtime.GOMAXPROCS(0)
-	f := &c.fused
-	f.c, f.dy, f.db, f.wantW, f.Kp = c, dy, db, wantW, Kp // per-core buffers kept across calls
+	f := &t.fused
+	f.t, f.c, f.dy, f.db, f.wantW, f.Kp = t, c, dy, db, wantW, Kp // per-core buffers kept across calls
 	f.chunkRows = max(1, stackedKernelTile/OW)
 	if len(f.cores) < workers {
 		f.cores = make([]thinCore, workers)
@@ -46,27 +45,31 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 		s.tiles = make([][]float32, workers)
 	}
 	K1 := K + 1 // patch row and a 1 (dBias)
+	// The layout only: stacked per chunk in runRange (a few output rows, in L2), not whole.
+	var x []float32
 	if wantW {
-		// Stacked per chunk in runRange (a few output rows, in L2), not whole.
-		c.stackLayout(c.x.Data, H, W, gh, gw)
-		c.dwT = ensure(c.dwT, workers*K1*cout)
-		clear(c.dwT)
+		x = c.x.Data
+	}
+	t.stackLayout(c, x, g)
+	if wantW {
+		t.dwT = ensure(t.dwT, workers*K1*cout)
+		clear(t.dwT)
 	}
 	var dxT *tensor.Tensor
 	f.dx = nil
 	if c.inputGrad {
-		t, zeroed := c.gradInput(c.xShape)
+		var zeroed bool
+		dxT, zeroed = c.gradInput(c.xShape)
 		if !zeroed {
-			t.Zero()
+			dxT.Zero()
 		}
-		dxT = t
-		c.prepareThinGather(t.Data, N, H, W, K, Kp, gh, gw, false)
-		f.dx = t.Data
+		t.gather.prepare(c, g, dxT.Data, Kp, false)
+		f.dx = dxT.Data
 	}
 	for w := range f.cores {
 		f.cores[w].sides = f.cores[w].sides[:0]
 	}
-	parallelRange(N*OH, f, &f.wg)
+	parallelRange(g.N*OH, f, &f.wg)
 	if c.inputGrad {
 		rowLen := W * c.cin
 		for w := range f.cores { // side rows in core order
@@ -75,12 +78,12 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 			}
 		}
 	}
-	f.c, f.dy, f.db, f.dx = nil, nil, nil, nil
+	f.t, f.c, f.dy, f.db, f.dx = nil, nil, nil, nil, nil
 	s.x = nil
 	if wantW {
-		p0 := c.dwT[:K1*cout]
+		p0 := t.dwT[:K1*cout]
 		for q := 1; q < workers; q++ {
-			kernels.Axpy(1, c.dwT[q*K1*cout:(q+1)*K1*cout], p0)
+			kernels.Axpy(1, t.dwT[q*K1*cout:(q+1)*K1*cout], p0)
 		}
 		permuteKernel(gradFor(c.Kernel).Data, p0, c.kh, c.kw, c.cin, cout, false)
 		if db != nil { // db is only asked for with wantW
@@ -92,6 +95,7 @@ func (c *Conv2D) thinBackward(dy, db []float32, wantW bool, N, H, W int, gh, gw 
 
 // thinFused is the running thinBackward call, shared by the cores.
 type thinFused struct {
+	t         *thinConv
 	c         *Conv2D
 	dy, db    []float32
 	dx        []float32 // nil without dx
@@ -135,9 +139,9 @@ func (tc *thinCore) side(Q, rowLen int) []float32 {
 
 // runRange processes output rows [lo, hi) (q = n·OH + oh) chunk by chunk.
 func (f *thinFused) runRange(worker, lo, hi int) {
-	c, s, tc := f.c, &f.c.stk, &f.cores[worker]
-	K, cout, Kp, OW := c.kh*c.kw*c.cin, c.cout, f.Kp, f.c.stk.OW
-	g := &c.gather
+	c, s, tc := f.c, &f.t.stk, &f.cores[worker]
+	K, cout, Kp, OW := c.kh*c.kw*c.cin, c.cout, f.Kp, s.OW
+	g := &f.t.gather.gather
 	rowLen := g.W * g.C
 	for qa := lo; qa < hi; qa += f.chunkRows {
 		qb := min(qa+f.chunkRows, hi)
@@ -174,14 +178,14 @@ func (f *thinFused) runRange(worker, lo, hi int) {
 			for t := range tr {
 				tile[t*K1+K] = 1
 			}
-			kernels.SgemmSerialPrefetch(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, c.dwT[worker*K1*cout:(worker+1)*K1*cout], cout, pfW)
+			kernels.SgemmSerialPrefetch(true, false, K1, cout, tr, 1, tile, K1, dz, cout, 1, f.t.dwT[worker*K1*cout:(worker+1)*K1*cout], cout, pfW)
 		}
 		if f.dx == nil {
 			continue
 		}
 		tc.dP = ensure(tc.dP, f.chunkRows*OW*Kp)
 		dP := tc.dP[:tr*Kp]
-		kernels.SgemmSerialPrefetch(false, false, tr, Kp, cout, 1, dz, cout, c.wtp, Kp, 0, dP, Kp, pfP)
+		kernels.SgemmSerialPrefetch(false, false, tr, Kp, cout, 1, dz, cout, f.t.gather.wtp, Kp, 0, dP, Kp, pfP)
 		Q0, Q1 := g.dxRows(qa, qb)
 		for Q := Q0; Q < Q1; Q++ {
 			dst := f.dx[Q*rowLen : (Q+1)*rowLen]

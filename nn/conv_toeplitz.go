@@ -36,26 +36,22 @@ import (
 //   - at the very start and end of x a view would read outside the slice:
 //     the (edge) pixels concerned are left out of the view's GEMM and get
 //     their whole correct row through Δ.
-//
-// block1_conv2 at 224x224 (C = 64), one core's dKernel GEMM over half the
-// pixels (5 alternating rounds): 15.4–16.1 ms with patch rows from a
-// RowSource, 11.8–12.5 ms with the views as B (dzᵀ packed, 64 rows = 5
-// micro-panels of 14), 11.1–11.6 ms as here.
 
-// toeplitzOK reports whether kernelGrad can read the patches in place:
-// stride 1, no dilation, output as large as the input, and C a multiple of
-// 16 so that the view's rows start on cache lines (64-byte aligned x).
-func (c *Conv2D) toeplitzOK(H, W int, gh, gw axisGeom) bool {
-	return gh.stride == 1 && gw.stride == 1 && gh.dilation == 1 && gw.dilation == 1 &&
-		gh.out == H && gw.out == W && c.cin%16 == 0
+// toeplitzGrad is the in-place dKernel step, with its scratch: per-core
+// partial dKernels and per-core edge scratch.
+type toeplitzGrad struct {
+	dwT  []float32 // per-core dKernel (K × cout)
+	core []toeplitzScratch
+	job  toeplitzJob
 }
 
-// toeplitzJob is one toeplitzKernelGrad call, shared by the cores: a core
-// given pixels [lo, hi) writes their dKernel sum to c.dwT[worker].
+// toeplitzJob is one toeplitzGrad.kernelGrad call, shared by the cores: a
+// core given pixels [lo, hi) writes their dKernel sum to dwT[worker].
 type toeplitzJob struct {
-	c      *Conv2D
+	t      *toeplitzGrad
 	src    *patches
 	dz, dw []float32
+	cout   int
 	wg     sync.WaitGroup
 }
 
@@ -72,34 +68,34 @@ type pixelRange struct{ lo, hi int }
 // toeplitzChunk is how many edge pixels one correction GEMM takes.
 const toeplitzChunk = 128
 
-// toeplitzKernelGrad sets dw (K × cout) = patchesᵀ·dz over the M pixels
-// with the patches of src read in place. The pixels are split across the
-// cores, each summing its share into its own partial dKernel, added in core
-// order (so the result does not depend on timing). kernelGrad takes it
-// when M ≥ 4·K: with fewer pixels (block4 and block5 at batch 1) the
-// partial sums, or with the output channels split instead, C's traffic
-// over a short reduction, cost more than the tile path saves
-// (block5_conv2 backward 6.2–7.1 -> 7.3–8.3 ms split by channels).
-func (c *Conv2D) toeplitzKernelGrad(src *patches, dz, dw []float32, M, K int) {
+// kernelGrad sets dw (K × cout) = patchesᵀ·dz over the M pixels with the
+// patches of src read in place. The pixels are split across the cores,
+// each summing its share into its own partial dKernel, added in core order
+// (so the result does not depend on timing). The table takes it only with
+// many pixels per patch column (convThresholds.kernelGradMinPixelsPerK):
+// with few (block4 and block5 at batch 1) the partial sums, or with the
+// output channels split instead, C's traffic over a short reduction, cost
+// more than the tile path saves (BenchmarkConv2D/block5_conv2/bwd).
+func (t *toeplitzGrad) kernelGrad(c *Conv2D, src *patches, dz, dw []float32, M, K int) {
 	cout := c.cout
 	parts := rangeParts(M)
-	c.dwT = ensure(c.dwT, parts*K*cout)
-	for len(c.toe) < parts {
-		c.toe = append(c.toe, toeplitzScratch{})
+	t.dwT = ensure(t.dwT, parts*K*cout)
+	for len(t.core) < parts {
+		t.core = append(t.core, toeplitzScratch{})
 	}
-	j := &c.toeJob
-	j.c, j.src, j.dz, j.dw = c, src, dz, dw
+	j := &t.job
+	j.t, j.src, j.dz, j.dw, j.cout = t, src, dz, dw, cout
 	parallelRange(M, j, &j.wg)
-	j.c, j.src, j.dz, j.dw = nil, nil, nil, nil
-	copy(dw, c.dwT[:K*cout])
+	j.t, j.src, j.dz, j.dw = nil, nil, nil, nil
+	copy(dw, t.dwT[:K*cout])
 	for q := 1; q < parts; q++ {
-		kernels.Axpy(1, c.dwT[q*K*cout:(q+1)*K*cout], dw)
+		kernels.Axpy(1, t.dwT[q*K*cout:(q+1)*K*cout], dw)
 	}
 }
 
 func (j *toeplitzJob) runRange(worker, lo, hi int) {
 	size := len(j.dw)
-	j.c.toeplitzPart(j.src, j.dz, j.c.dwT[worker*size:(worker+1)*size], lo, hi, &j.c.toe[worker])
+	toeplitzPart(j.src, j.dz, j.t.dwT[worker*size:(worker+1)*size], j.cout, lo, hi, &j.t.core[worker])
 }
 
 // viewOffset is s_i: where kernel row i of output pixel r's patch starts
@@ -108,16 +104,16 @@ func (g *patches) viewOffset(i int) int { return ((i-g.pt)*g.W - g.pl) * g.C }
 
 // toeplitzPart overwrites dw (K × cout) with Σ over the pixels [lo, hi)
 // of patch[r]ᵀ ⊗ dz[r], reading the patches of src in place.
-func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *toeplitzScratch) {
+func toeplitzPart(src *patches, dz, dw []float32, cout, lo, hi int, sc *toeplitzScratch) {
 	C, H, W := src.C, src.H, src.W
-	HW, kwC, cout := H*W, c.kw*src.C, c.cout
-	K := c.kh * kwC
+	HW, kwC := H*W, src.kw*src.C
+	K := src.kh * kwC
 	x := src.src
 	clear(dw)
 	n0 := lo / HW
 	sc.ranges = sc.ranges[:0]
 	for n := n0; n*HW < hi; n++ {
-		for i := range c.kh {
+		for i := range src.kh {
 			s := src.viewOffset(i)
 			a := max(lo, n*HW+max(0, src.pt-i)*W)
 			b := min(hi, n*HW+min(H, H+src.pt-i)*W)
@@ -136,7 +132,7 @@ func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *to
 		}
 	}
 	// Corrections over the edge pixels, toeplitzChunk at a time.
-	pl, pr := src.pl, c.kw-1-src.pl
+	pl, pr := src.pl, src.kw-1-src.pl
 	if pl == 0 && pr == 0 {
 		return
 	}
@@ -162,8 +158,8 @@ func (c *Conv2D) toeplitzPart(src *patches, dz, dw []float32, lo, hi int, sc *to
 			src.rows(d, r, 0, K) // the correct patch row
 			copy(sc.dzE[e*cout:e*cout+cout], dz[r*cout:r*cout+cout])
 			n := r / HW
-			for i := range c.kh {
-				if rg := sc.ranges[(n-n0)*c.kh+i]; r >= rg.lo && r < rg.hi {
+			for i := range src.kh {
+				if rg := sc.ranges[(n-n0)*src.kh+i]; r >= rg.lo && r < rg.hi {
 					s := src.viewOffset(i)
 					kernels.Axpy(-1, x[r*C+s:r*C+s+kwC], d[i*kwC:i*kwC+kwC]) // minus what the view read
 				}

@@ -31,13 +31,11 @@ func TestToeplitzKernelGrad(t *testing.T) {
 		{10, 9, 9, 64, 4, 1, 3, [4]int{0, 1, 0, 1}},
 		{3, 16, 14, 16, 10, 3, 3, [4]int{0, 1, 2, 1}}, // cout not a multiple of 16
 	}
-	prevK, prevMaxK, prevLevel, prevProcs := transposedGradMinK, stackedMaxK, kernels.Level(), runtime.GOMAXPROCS(0)
+	prevLevel, prevProcs := kernels.Level(), runtime.GOMAXPROCS(0)
 	defer func() {
-		transposedGradMinK, stackedMaxK = prevK, prevMaxK
 		kernels.SetLevel(prevLevel)
 		runtime.GOMAXPROCS(prevProcs)
 	}()
-	transposedGradMinK, stackedMaxK = 0, 0 // the transposed dKernel for every case, no thin path
 	for ci, c := range cases {
 		for _, level := range kernels.Levels() {
 			for procs := 1; procs <= 3; procs++ {
@@ -46,8 +44,8 @@ func TestToeplitzKernelGrad(t *testing.T) {
 						t.Fatal(err)
 					}
 					runtime.GOMAXPROCS(procs)
-					l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{Padding: "explicit", Pads: c.pads,
-						NoBias: true, Algorithm: ConvDirect})
+					l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{Padding: "explicit", Pads: c.pads, NoBias: true})
+					l.pinned = ConvToeplitz
 					rng := tensor.NewRNG(uint64(ci + 1))
 					tensor.Normal(l.Kernel.Value, 0, 0.5, rng)
 					x := randTensor(rng, c.N, c.H, c.W, c.cin)
@@ -57,8 +55,8 @@ func TestToeplitzKernelGrad(t *testing.T) {
 					}
 					dy := randTensor(rng, y.Shape...)
 					l.Backward(dy.Clone())
-					if len(l.toe) == 0 {
-						t.Fatal("kernelGrad did not take the in-place (Toeplitz) path")
+					if l.plan.bwd != algImplicit || l.plan.dk != dkToeplitz {
+						t.Fatalf("dKernel did not take the in-place (Toeplitz) path: plan %+v", l.plan)
 					}
 					got := l.Kernel.Grad.Data
 					pt, pl := c.pads[0], c.pads[1]

@@ -1,80 +1,40 @@
 package nn
 
 import (
-	"fmt"
 	"math"
-	"os"
-	"sync"
 	"unsafe"
 
 	"github.com/gotransfer/gotransfer/internal/winograd"
+	"github.com/gotransfer/gotransfer/tensor"
 )
 
-// Convolution algorithms (ConvOptions.Algorithm and the GOTRANSFER_CONV
-// environment variable).
-//
-//   - ConvDirect: the implicit GEMM over im2col patches (conv2d.go). It is
-//     the reference path and handles every geometry.
-//   - ConvWinograd: Winograd F(4x4,3x3) or F(2x2,3x3) (internal/winograd)
-//     for the forward pass and dx, whenever the geometry allows it: 3x3
-//     kernel, stride 1, dilation 1, one pixel of zero padding on every side
-//     ('same', or explicit pads 1). dKernel and dBias stay on the GEMM path.
-//     Other geometries fall back to direct.
-//   - ConvAuto (or ""): Winograd when the geometry allows it, cin ≥
-//     WinogradMinCin and winograd.Choose finds enough tiles for the batch
-//     (F4, else F2); direct otherwise.
-//
-// GOTRANSFER_CONV=direct|winograd|auto, read once, overrides every layer's
-// choice (for benchmarking both paths on the same model).
-const (
-	ConvAuto     = "auto"
-	ConvDirect   = "direct"
-	ConvWinograd = "winograd"
-)
-
-// WinogradMinCin is the fewest input channels for which ConvAuto takes the
-// Winograd path: the RGB input layer (cin 3) stays direct, where the
-// transforms' channel vectors would be mostly idle.
-var WinogradMinCin = 16
-
-// convOverride is GOTRANSFER_CONV; it panics on first use when invalid.
-var convOverride = sync.OnceValue(func() string {
-	v := os.Getenv("GOTRANSFER_CONV")
-	switch v {
-	case "", ConvAuto, ConvDirect, ConvWinograd:
-		return v
-	}
-	panic(fmt.Sprintf("nn: environment variable GOTRANSFER_CONV=%q: want direct, winograd or auto", v))
-})
-
-func validAlgorithm(a string) bool {
-	return a == "" || a == ConvAuto || a == ConvDirect || a == ConvWinograd
+// winogradConv runs the forward pass and dx as Winograd F(4x4,3x3) or
+// F(2x2,3x3) convolutions (internal/winograd), bias and ReLU fused in the
+// output transform; dKernel and dBias take the split GEMM backward. The
+// geometry must be 3x3, stride 1, dilation 1 and one pixel of zero padding
+// on every side ('same', or explicit pads 1).
+type winogradConv struct {
+	own *winoPlans // this layer's plans when it runs outside a Model
+	gemmBackward
 }
 
-// winogradVariant reports whether this layer's convolution of a batch of n
-// runs on Winograd, and with which tile.
-func (c *Conv2D) winogradVariant(n int, gh, gw axisGeom) (winograd.Variant, bool) {
-	if c.kh != 3 || c.kw != 3 || gh.stride != 1 || gw.stride != 1 || gh.dilation != 1 || gw.dilation != 1 ||
-		gh.padBegin != 1 || gh.padEnd != 1 || gw.padBegin != 1 || gw.padEnd != 1 {
-		return 0, false
+func (a *winogradConv) forward(c *Conv2D, g *convGeom, x, y []float32, _ bool) bool {
+	a.plan(c, c.plan.wino).Forward(x, g.N, g.H, g.W, c.bias(), c.opt.ReLU, y)
+	return false
+}
+
+func (a *winogradConv) backward(c *Conv2D, g *convGeom, dy []float32, wantW bool) *tensor.Tensor {
+	dz := a.maskAndBiasGrad(c, g, dy, c.biasGrad(wantW))
+	if wantW {
+		a.kernelGrad(c, g, dz, c.plan.dk)
 	}
-	alg := c.opt.Algorithm
-	if o := convOverride(); o != "" {
-		alg = o
+	if !c.inputGrad {
+		return nil
 	}
-	// Decide on the whole batch, not the micro-batch, so that micro-batching
-	// never changes the arithmetic (and the result stays bit-identical).
-	v, ok := winograd.Choose(max(n, c.batchHint), gh.in, gw.in, c.cin, c.cout)
-	switch alg {
-	case ConvDirect:
-		return 0, false
-	case ConvWinograd:
-		if !ok {
-			v = winograd.F2
-		}
-		return v, true
-	}
-	return v, ok && c.cin >= WinogradMinCin
+	// dx is the 'same' 3x3 convolution of dz with the flipped, transposed kernel.
+	dx, _ := c.gradInput(c.xShape)
+	a.plan(c, c.plan.wino).BackwardData(dz, g.N, g.H, g.W, dx.Data)
+	return dx
 }
 
 // winoPlans holds Winograd plans, one per (cin, cout, variant). A Model
@@ -112,7 +72,14 @@ type winoPlan struct {
 // kernel transform. Needed only after editing a few weights of a frozen
 // layer in place (see winoPlans); trainable layers re-transform anyway.
 func (c *Conv2D) KernelChanged() {
-	for _, ps := range []*winoPlans{c.wino, c.ownWino} {
+	var shared, own *winoPlans
+	if c.shared != nil {
+		shared = &c.shared.wino
+	}
+	if a, ok := c.algs[algWinograd].(*winogradConv); ok {
+		own = a.own
+	}
+	for _, ps := range []*winoPlans{shared, own} {
 		if ps == nil {
 			continue
 		}
@@ -141,15 +108,17 @@ func fingerprint(w []float32) uint64 {
 	return h
 }
 
-// plan returns the shared plan for this layer's shape and v, holding the
-// transform of its current kernel.
-func (c *Conv2D) plan(v winograd.Variant) *winograd.Plan {
-	ps := c.wino
-	if ps == nil {
-		if c.ownWino == nil {
-			c.ownWino = &winoPlans{}
+// plan returns the plan for layer c's shape and v, holding the transform
+// of its current kernel: the Model's shared one, else the layer's own.
+func (a *winogradConv) plan(c *Conv2D, v winograd.Variant) *winograd.Plan {
+	var ps *winoPlans
+	if c.shared != nil {
+		ps = &c.shared.wino
+	} else {
+		if a.own == nil {
+			a.own = &winoPlans{}
 		}
-		ps = c.ownWino
+		ps = a.own
 	}
 	w := c.Kernel.Value.Data
 	var fp uint64

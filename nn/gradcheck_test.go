@@ -218,32 +218,29 @@ func TestConv2DGradients(t *testing.T) {
 		// Thin input without bias: the fused stacked backward with no dBias (default path).
 		{2, 6, 7, 3, 4, 3, 3, 1, 1, 1, 1, "same", [4]int{}, true, true, ConvDirect},
 	}
-	// Every case runs with the default path choice (for these small shapes:
-	// the stacked thin-input path when K ≤ stackedMaxK, else col2im for dx
-	// and patches packed row by row) and with the stacked path off and the
-	// transposed implicit GEMM for dx and in-place patch segments forced
-	// wherever they apply.
-	defaults := [5]int{transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK}
-	set := func(v [5]int) {
-		transposedMinPatch, segmentsMinOW, segmentsMinWidth, transposedGradMinK, stackedMaxK = v[0], v[1], v[2], v[3], v[4]
-	}
-	defer set(defaults)
-	for run := range 2 * len(cases) {
+	// Every case runs with the default thresholds (for these small shapes:
+	// the stacked thin-input path when K ≤ thinMaxK, else col2im for dx and
+	// patches packed row by row), with the thin path off and the transposed
+	// implicit GEMM for dx and in-place patch segments forced wherever they
+	// apply, and on the reference algorithm.
+	for run := range 3 * len(cases) {
 		ci, c := run%len(cases), cases[run%len(cases)]
-		set(defaults)
-		path := "default"
-		if run >= len(cases) {
-			set([5]int{})
-			path = "forced"
-		}
+		path := [...]string{"default", "forced", "reference"}[run/len(cases)]
 		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
 		t.Run(name, func(t *testing.T) {
 			l := NewConv2D("conv", c.kh, c.kw, c.cin, c.cout, ConvOptions{StrideH: c.sh, StrideW: c.sw, Padding: c.padding,
 				Pads: c.pads, DilationH: c.dh, DilationW: c.dw, NoBias: c.noBias, ReLU: c.relu, Algorithm: c.alg})
-			if c.alg == ConvWinograd && convOverride() != ConvDirect {
+			switch path {
+			case "forced":
+				th := &l.tune
+				th.transposedDxMinPatch, th.segmentsMinOW, th.segmentsMinWidth, th.transposedGradMinK, th.thinMaxK = 0, 0, 0, 0, 0
+			case "reference":
+				l.pinned = ConvReference
+			}
+			if o := convOverride(); c.alg == ConvWinograd && path != "reference" && (o == "" || o == ConvWinograd) {
 				gh, gw, _ := l.geometry(tensor.Shape{c.N, c.H, c.W, c.cin})
-				if _, ok := l.winogradVariant(c.N, gh, gw); !ok {
-					t.Fatalf("case %d should take the Winograd path", ci)
+				if p := l.choose(c.N, gh, gw); p.fwd != algWinograd {
+					t.Fatalf("case %d should take the Winograd path, plan %+v", ci, p)
 				}
 			}
 			pt, pl, pb, pr := c.pads[0], c.pads[1], c.pads[2], c.pads[3]

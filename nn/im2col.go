@@ -69,14 +69,10 @@ func (g *patches) rows(dst []float32, r, p0, kc int) {
 // kernels.Segments: kernel rows undilated (contiguous), and image rows wide
 // enough that most micro-panels of output pixels lie inside one image row
 // away from the left/right padding (the others are packed as before), with
-// kernel rows long enough for a worthwhile micro-kernel call. Measured
-// (forward, min cpu-ms over 8 alternating runs, loaded host, same process;
-// Sgemm on the materialised patches for reference): 224x224 64->64 rows
-// 23.8, segments 21.7, sgemm 20.6; 112x112 128->128 21.7 / 20.4 / 21.5;
-// 56x56 256->256 20.6 / 20.5 / 20.4; 28x28 512->512 22.1 / 25.5 / 21.6,
-// hence OW ≥ 96.
-func (g *patches) segmentsPay() bool {
-	return g.dw == 1 && g.OW >= segmentsMinOW && g.kw*g.C >= segmentsMinWidth
+// kernel rows long enough for a worthwhile micro-kernel call (the
+// thresholds are convThresholds.segmentsMinOW and segmentsMinWidth).
+func (g *patches) segmentsPay(th *convThresholds) bool {
+	return g.dw == 1 && g.OW >= th.segmentsMinOW && g.kw*g.C >= th.segmentsMinWidth
 }
 
 // Rows is rows as a method (kernels.Segments).

@@ -78,6 +78,15 @@ type base struct {
 	// across calls, whenever no dst is lent.
 	ownOut bool
 	outBuf *tensor.Tensor
+
+	// shared is the state of the Model running this layer (nil standalone).
+	shared *modelShared
+}
+
+// modelShared is what a Model shares with all its layers while it runs them.
+type modelShared struct {
+	batch int       // images in the whole batch, while layers run micro-batches of it
+	wino  winoPlans // Winograd plans, shared by the convolutions (conv_winograd.go)
 }
 
 func newBase(name string) base { return base{name: name, trainable: true, keep: true, inputGrad: true} }

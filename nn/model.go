@@ -25,7 +25,7 @@ type Model struct {
 	samples    []tensor.Shape   // per-sample output shape of each layer
 	plans      []streamPlan     // micro-batch segments per (batch, prefix)
 	chunkBytes int64            // micro-batch budget: 0 default, <0 whole batch
-	wino       winoPlans        // Winograd plans shared by the convolutions
+	shared     modelShared      // lent to every layer while it runs
 }
 
 // NewModel builds a model for per-sample input shape input (e.g. (224,224,3)).
@@ -171,12 +171,10 @@ func (m *Model) Forward(x *tensor.Tensor, training bool) *tensor.Tensor {
 			bp.SetBackwardPlan(training && i >= m.lowest, i > m.lowest)
 		}
 		if b := baseOf(l); b != nil {
-			b.reuse = true
-		}
-		if c, ok := l.(*Conv2D); ok {
-			c.wino, c.batchHint = &m.wino, x.Shape[0]
+			b.reuse, b.shared = true, &m.shared
 		}
 	}
+	m.shared.batch = x.Shape[0]
 	m.highWater, m.pool.peak = 0, m.pool.inUse
 	prefix := m.lowest // the layers that keep nothing: [0, prefix)
 	if x.Shape[0] == 0 {

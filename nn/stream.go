@@ -63,7 +63,7 @@ func (m *Model) BufferStats() (pooled, peakInUse int64) { return m.pool.total, m
 func (m *Model) ReleaseBuffers() {
 	m.pool = bufPool{}
 	m.own = nil
-	m.wino.release()
+	m.shared.wino.release()
 	for _, l := range m.layers {
 		if b := baseOf(l); b != nil {
 			b.dx = nil

@@ -171,7 +171,8 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		var ys, dxs [2]*tensor.Tensor
 		var kernel, bias *tensor.Tensor
 		for k, alg := range []string{ConvDirect, ConvWinograd} {
-			l := NewConv2D("conv", 3, 3, c.cin, c.cout, ConvOptions{Padding: "same", ReLU: true, Algorithm: alg})
+			l := NewConv2D("conv", 3, 3, c.cin, c.cout, ConvOptions{Padding: "same", ReLU: true})
+			l.pinned = alg
 			if kernel == nil {
 				InitParams(l, rng)
 				tensor.Uniform(l.Bias.Value, -0.1, 0.1, rng)
@@ -180,8 +181,8 @@ func TestWinogradMatchesDirect(t *testing.T) {
 			l.Kernel.Value.CopyFrom(kernel)
 			l.Bias.Value.CopyFrom(bias)
 			gh, gw, _ := l.geometry(x.Shape)
-			if _, ok := l.winogradVariant(c.n, gh, gw); ok != (alg == ConvWinograd) && convOverride() == "" {
-				t.Fatalf("%v: algorithm %s not taken", c, alg)
+			if p := l.choose(c.n, gh, gw); (p.fwd == algWinograd) != (alg == ConvWinograd) {
+				t.Fatalf("%v: algorithm %s not taken: plan %+v", c, alg, p)
 			}
 			l.SetBackwardPlan(true, true)
 			ys[k] = l.Forward(x, true)
@@ -227,12 +228,10 @@ func TestMaxPool2x2FastPath(t *testing.T) {
 // are loaded into it (or after KernelChanged for a one-weight edit) uses
 // them: the output matches the direct path with the same weights.
 func TestWinogradCacheFollowsWeights(t *testing.T) {
-	if convOverride() != "" {
-		t.Skip("GOTRANSFER_CONV forces one path")
-	}
 	rng := tensor.NewRNG(12)
 	mk := func(alg string) (*Model, *Conv2D) {
-		c := NewConv2D("c", 3, 3, 16, 16, ConvOptions{Padding: "same", Algorithm: alg})
+		c := NewConv2D("c", 3, 3, 16, 16, ConvOptions{Padding: "same"})
+		c.pinned = alg
 		m, err := NewModel("m", tensor.Shape{16, 16, 16}, c, NewGlobalAvgPool2D("gap"))
 		if err != nil {
 			t.Fatal(err)
