@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 

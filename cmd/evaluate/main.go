@@ -44,8 +44,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
-	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/train"
+	"github.com/gotransfer/gotransfer/vgg"
 )
 
 func main() {
@@ -110,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -digits %d: want 0..15", errUsage, *digits)
 	}
 	folder := fs.Arg(0)
-	saved, err := train.LoadSaved(*model, *h5)
+	saved, err := train.LoadFile(*model, *h5)
 	if err != nil {
 		return fmt.Errorf("-model %s: %w", *model, err)
 	}
@@ -177,6 +179,7 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 	}
 	fmt.Fprintf(stderr, "Found %d images belonging to %d classes.\n", len(l.Files), len(l.Classes))
 	logits := saved.Spec.Head.Logits
+	loader := shards.Loader{Options: specOptions(saved.Spec, stderr)}
 	s := &scores{}
 	var outputs []float32
 	k := len(classes)
@@ -188,7 +191,10 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		x, kept, bad, err := train.LoadImages(ctx, saved.Spec, l.Files[lo:min(lo+chunk, len(l.Files))])
+		x, kept, bad := loader.LoadReadable(ctx, l.Files[lo:min(lo+chunk, len(l.Files))])
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var names []string
 		for p := range bad {
 			names = append(names, p)
@@ -199,12 +205,6 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 			s.skipped = append(s.skipped, skipped{p, bad[p]})
 		}
 		if len(kept) == 0 {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if len(bad) == 0 && err != nil {
-				return nil, err
-			}
 			continue
 		}
 		y := train.Predict(saved.Net, x, false) // raw outputs: logits, or softmax probabilities
@@ -226,6 +226,25 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 		s.loss = LossFromProbs(outputs, k, s.truth)
 	}
 	return s, nil
+}
+
+// specOptions are the dataset options that read images the way the model
+// saw them in training: its input size, resize interpolation and
+// preprocessing (caffe, or a rescale factor).
+func specOptions(spec *train.Spec, log io.Writer) dataset.Options {
+	prep := spec.Preprocessing
+	opt := dataset.Options{TargetSize: [2]int{spec.InputShape[0], spec.InputShape[1]}, Interpolation: prep.Interpolation, Log: log}
+	if prep.Mode == "caffe" {
+		opt.Preprocess = vgg.PreprocessHook
+	} else {
+		s := float32(prep.Scale)
+		opt.Preprocess = func(img []float32, _, _, _ int) {
+			for i := range img {
+				img[i] *= s
+			}
+		}
+	}
+	return opt
 }
 
 // argmax is the first index of the largest value (softmax keeps the order

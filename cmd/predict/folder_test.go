@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/train"
 )
 
 // folderInput builds a tree with nested folders, a non-image file, an

@@ -46,8 +46,9 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
-	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
@@ -171,7 +172,7 @@ func expand(args []string) ([]string, error) {
 // whether its output needs a softmax.
 func loadModel(model, h5, weights string, depth int) (*train.Saved, []string, bool, error) {
 	if model != "" {
-		saved, err := train.LoadSaved(model, h5)
+		saved, err := train.LoadFile(model, h5)
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("-model %s: %w", model, err)
 		}
@@ -197,15 +198,12 @@ func predict(ctx context.Context, saved *train.Saved, names []string, logits boo
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		x, kept, bad, err := train.LoadImages(ctx, saved.Spec, images[lo:min(lo+chunk, len(images))])
+		x, kept, bad := shards.Loader{Options: specOptions(saved.Spec, stderr)}.LoadReadable(ctx, images[lo:min(lo+chunk, len(images))])
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		reportBad(stderr, bad)
 		if len(kept) == 0 {
-			if ctx.Err() != nil {
-				return n, ctx.Err()
-			}
-			if len(bad) == 0 && err != nil {
-				return n, err
-			}
 			continue
 		}
 		probs := train.Predict(saved.Net, x, logits)
@@ -221,6 +219,25 @@ func predict(ctx context.Context, saved *train.Saved, names []string, logits boo
 		}
 	}
 	return n, nil
+}
+
+// specOptions are the dataset options that read images the way the model
+// saw them in training: its input size, resize interpolation and
+// preprocessing (caffe, or a rescale factor).
+func specOptions(spec *train.Spec, log io.Writer) dataset.Options {
+	prep := spec.Preprocessing
+	opt := dataset.Options{TargetSize: [2]int{spec.InputShape[0], spec.InputShape[1]}, Interpolation: prep.Interpolation, Log: log}
+	if prep.Mode == "caffe" {
+		opt.Preprocess = vgg.PreprocessHook
+	} else {
+		s := float32(prep.Scale)
+		opt.Preprocess = func(img []float32, _, _, _ int) {
+			for i := range img {
+				img[i] *= s
+			}
+		}
+	}
+	return opt
 }
 
 // printer writes results in one -format.

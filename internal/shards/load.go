@@ -82,3 +82,38 @@ func (l Loader) Load(ctx context.Context, paths []string, dst *tensor.Tensor) []
 func Reason(err error, path string) string {
 	return strings.TrimPrefix(err.Error(), "dataset: "+path+": ")
 }
+
+// LoadReadable decodes paths (Load) into one (len(paths), H, W, C) batch,
+// moves the readable images to the front, and returns them as a batch
+// (nil when none is readable), their paths, and the reason (Reason) each
+// other file failed, by path.
+func (l Loader) LoadReadable(ctx context.Context, paths []string) (*tensor.Tensor, []string, map[string]string) {
+	bad := map[string]string{}
+	if len(paths) == 0 {
+		return nil, nil, bad
+	}
+	h, w := l.Options.TargetSize[0], l.Options.TargetSize[1]
+	if h == 0 || w == 0 {
+		h, w = 256, 256 // dataset's default TargetSize
+	}
+	c := 3
+	if l.Options.ColorMode == "grayscale" {
+		c = 1
+	}
+	all := tensor.New(len(paths), h, w, c)
+	errs := l.Load(ctx, paths, all)
+	per := h * w * c
+	var kept []string
+	for i, err := range errs {
+		if err != nil {
+			bad[paths[i]] = Reason(err, paths[i])
+			continue
+		}
+		copy(all.Data[len(kept)*per:], all.Data[i*per:(i+1)*per])
+		kept = append(kept, paths[i])
+	}
+	if len(kept) == 0 {
+		return nil, nil, bad
+	}
+	return all.Batch(0, len(kept)), kept, bad
+}
