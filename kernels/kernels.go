@@ -47,6 +47,12 @@
 // with the "purego" tag (or on a non-amd64 machine) leaves only "generic".
 package kernels
 
+// The assembly (sgemm, vector and pack _amd64.s, internal/peak, and
+// internal/winograd's transforms) and its Go declarations are written by
+// internal/asmgen.
+//
+//go:generate go run ./internal/asmgen
+
 import (
 	"fmt"
 	"os"

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gotransfer/gotransfer/kernels/internal/peak"
 )
 
 // threadCPU is the CPU time used so far by the calling OS thread
@@ -69,9 +71,9 @@ func BenchmarkMicroKernel(b *testing.B) {
 				c := alignedFloats(lv.mr * ldc)
 				var aux kernelAux
 				tileFlops := 2 * float64(lv.mr*lv.nr*kc)
-				peak, peakFlops := fmaPeakZmm, 768.0
+				peakLoop, peakFlops := peak.FMAPeakZmm, 768.0
 				if lv.nr == 16 {
-					peak, peakFlops = fmaPeakYmm, 192.0
+					peakLoop, peakFlops = peak.FMAPeakYmm, 192.0
 				}
 				reps := max(1, int(v.flops/(tileFlops*panels))) // 5e7 FLOPs: a few ms per slice
 				peakIters := int(float64(reps) * tileFlops * panels / peakFlops)
@@ -85,7 +87,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 						}
 					}
 					t1 := threadCPU()
-					peak(peakIters)
+					peakLoop(peakIters)
 					t2 := threadCPU()
 					tk += t1 - t0
 					tp += t2 - t1
@@ -134,7 +136,7 @@ func BenchmarkSerialVsPeak(b *testing.B) {
 				t0 := threadCPU()
 				SgemmSerial(false, false, sh.m, sh.n, sh.k, 1, a, lda, bm, ldb, 0, c, ldc)
 				t1 := threadCPU()
-				fmaPeakZmm(peakIters)
+				peak.FMAPeakZmm(peakIters)
 				tk += t1 - t0
 				tp += threadCPU() - t1
 			}
@@ -178,7 +180,7 @@ func BenchmarkKernelSustained(b *testing.B) {
 					lv.kernel(kc, &a[0], kc, &bp[0], &c[0], lv.nr, 1, nil, flagBeta, &aux)
 				}
 				t1 := threadCPU()
-				fmaPeakZmm(peakIters)
+				peak.FMAPeakZmm(peakIters)
 				tk += t1 - t0
 				tp += threadCPU() - t1
 			}
@@ -218,9 +220,9 @@ func BenchmarkLoadCeiling(b *testing.B) {
 			var tl, tp time.Duration
 			for b.Loop() {
 				t0 := threadCPU()
-				fmaLoadPeakZmm(iters, &x[0], &x[32])
+				peak.FMALoadPeakZmm(iters, &x[0], &x[32])
 				t1 := threadCPU()
-				fmaPeakZmm(iters)
+				peak.FMAPeakZmm(iters)
 				t2 := threadCPU()
 				tl += t1 - t0
 				tp += t2 - t1

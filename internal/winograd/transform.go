@@ -1,5 +1,7 @@
 package winograd
 
+import "math"
+
 // Pure-Go input and output transforms, one tile at a time, looping over
 // channels. They are the reference twins of the AVX-512 routines and handle
 // the channel tail (channels past the last multiple of 16) on every CPU.
@@ -242,5 +244,5 @@ func reluFloor(relu bool) float32 {
 	if relu {
 		return 0
 	}
-	return float32(negInf)
+	return float32(math.Inf(-1))
 }
