@@ -15,10 +15,6 @@ func TestBadInput(t *testing.T) {
 	weights := tinyWeights(t, false)
 	topWeights := tinyWeights(t, true) // include_top file for 32x32 inputs
 
-	emptyClass := makeShapes(t, 4, 2)
-	if err := os.MkdirAll(filepath.Join(emptyClass, "train", "wasps"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	garbage := filepath.Join(t.TempDir(), "garbage.h5")
 	os.WriteFile(garbage, []byte("this is not an HDF5 file at all, just some text padding it out"), 0o644)
 	truncated := filepath.Join(t.TempDir(), "truncated.h5")
@@ -39,14 +35,13 @@ func TestBadInput(t *testing.T) {
 		want     string
 	}{
 		{"data missing", []string{"-data", filepath.Join(data, "nope"), "-weights", weights}, 1, "-data " + filepath.Join(data, "nope") + ": no such file or directory"},
-		{"empty class folder", []string{"-data", emptyClass, "-weights", weights}, 1, "wasps has no usable image"},
 		{"unreadable weights", []string{"-data", data, "-weights", garbage}, 1, "-weights " + garbage},
 		{"truncated weights", []string{"-data", data, "-weights", truncated}, 1, "-weights " + truncated},
 		{"missing weights", []string{"-data", data, "-weights", garbage + ".missing"}, 1, "no such file"},
 		{"size below 32", []string{"-data", data, "-weights", weights, "-size", "31"}, 2, "at least 32 pixels"},
 		{"size HxW below 32", []string{"-data", data, "-weights", weights, "-size", "64x16"}, 2, "at least 32 pixels"},
 		{"size not fitting include_top", []string{"-data", data, "-weights", topWeights, "-size", "64"}, 1, "does not fit"},
-		{"width not fitting weights", []string{"-data", data, "-weights", weights, "-width", "0.25"}, 1, "-width 0.25"},
+		{"width not fitting weights", []string{"-data", data, "-weights", weights, "-width-multiplier", "0.25"}, 1, "-width-multiplier 0.25"},
 		{"unknown fine-tune layer", []string{"-data", data, "-weights", weights, "-fine-tune-epochs", "1", "-fine-tune-from", "block9_conv1"}, 1, "block9_conv1"},
 		{"resume without checkpoint", []string{"-data", data, "-weights", weights, "-resume"}, 1, "no checkpoint"},
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
@@ -47,10 +47,13 @@ func TestEndToEnd(t *testing.T) {
 	if n := len(epochLineRE.FindAllString(stdout, -1)); n != 8 {
 		t.Errorf("found %d Keras epoch lines, want 8:\n%s", n, stdout)
 	}
-	for _, f := range []string{"model.h5", "model.json", "history.csv", "history.png", "best_model.h5", "checkpoint.gob"} {
+	for _, f := range []string{"model.h5", "model.json", "history.csv", "history.png", "best_model.h5"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "checkpoint.gob")); err == nil {
+		t.Error("checkpoint.gob left after a complete run")
 	}
 	hist := readHistory(t, filepath.Join(out, "history.csv"))
 	if len(hist) != 8 {
@@ -161,7 +164,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		}
 		so, se, code := runCmd(t, ctx, h, args(out, extra...)...)
 		cancel()
-		if code != 130 || !strings.Contains(so, "continue with -resume") {
+		if code != 130 || !strings.Contains(so, "finetune -resume -out "+out) {
 			t.Fatalf("interrupted run %d: exit %d, want 130\n%s\n%s", i, code, so, se)
 		}
 	}

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,49 +8,23 @@ import (
 	"path/filepath"
 
 	"github.com/gotransfer/gotransfer/dataset"
-	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
-	"github.com/gotransfer/gotransfer/tensor"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
-// dirSource adapts a dataset.Directory to batchSource. Resuming mid-epoch
-// reads (and drops) the batches before the start step, so decoding and
-// augmentation see exactly the same sequence as an uninterrupted run.
-type dirSource struct{ d *dataset.Directory }
-
-func (s dirSource) Len() int   { return s.d.Len() }
-func (s dirSource) Steps() int { return s.d.Steps() }
-func (s dirSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *tensor.Tensor, []int) error) error {
-	it := s.d.Epoch(ctx, epoch)
-	defer it.Close()
-	for step := 0; ; step++ {
-		b, err := it.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if step < start || len(b.Labels) == 0 {
-			continue
-		}
-		if err := fn(step, b.X, b.Labels); err != nil {
-			return err
-		}
-	}
-}
-
 // folderData is the training and validation image sets of a -data folder.
 type folderData struct {
-	train, val *dataset.Directory // val nil without validation data
-	classes    []string
+	train, val       *dataset.Directory // val nil without validation data
+	trainDir, valDir string             // their folders
+	classes          []string
 }
 
-// openFolder finds the layout of -data (train/ + validation/ subfolders, or
-// one folder split by -validation-split, or one folder without validation)
-// and builds the datasets. Nothing is written.
-func openFolder(cfg *config, stdout io.Writer, preprocess func([]float32, int, int, int)) (*folderData, error) {
+// openFolder finds the layout of -data with dataset.FindSplits (train/ with
+// validation/, val/ or valid/; or one folder split by -validation-split; or
+// one folder without validation), prints its warnings, and builds the
+// datasets. Nothing is written.
+func openFolder(cfg *config, stdout, stderr io.Writer, preprocess func([]float32, int, int, int)) (*folderData, error) {
 	st, err := os.Stat(cfg.Data)
 	if err != nil {
 		return nil, fmt.Errorf("-data %s: %w", cfg.Data, errors.Unwrap(err))
@@ -62,16 +32,27 @@ func openFolder(cfg *config, stdout io.Writer, preprocess func([]float32, int, i
 	if !st.IsDir() {
 		return nil, fmt.Errorf("-data %s is not a folder", cfg.Data)
 	}
+	splits, warnings, err := dataset.FindSplits(cfg.Data, cfg.ValidationSplit)
+	if err != nil {
+		return nil, fmt.Errorf("-data: %w", err)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stdout, w)
+		if !train.IsTerminal(stdout) { // a log file or pipe: say it on the screen too
+			fmt.Fprintln(stderr, w)
+		}
+	}
 	base := dataset.Options{
-		TargetSize:    [2]int{cfg.Height, cfg.WidthPx},
-		ClassMode:     "sparse",
-		BatchSize:     cfg.Batch,
-		Seed:          cfg.Seed,
-		Interpolation: cfg.Interpolation,
-		Workers:       cfg.Workers,
-		Cache:         cfg.CacheImages,
-		Preprocess:    preprocess,
-		Log:           stdout,
+		TargetSize:         [2]int{cfg.Height, cfg.WidthPx},
+		ClassMode:          "sparse",
+		BatchSize:          cfg.Batch,
+		Seed:               cfg.Seed,
+		Interpolation:      cfg.Interpolation,
+		Workers:            cfg.Workers,
+		Cache:              cfg.CacheImages,
+		Preprocess:         preprocess,
+		Log:                stdout,
+		DecodeMemoryBudget: cfg.DecodeMemory,
 	}
 	trainOpt := base
 	trainOpt.Shuffle = true
@@ -80,39 +61,27 @@ func openFolder(cfg *config, stdout io.Writer, preprocess func([]float32, int, i
 			ShearRange: cfg.Shear, ZoomRange: cfg.Zoom, RotationRange: cfg.Rotation,
 			WidthShiftRange: cfg.WidthShift, HeightShiftRange: cfg.HeightShift,
 			HorizontalFlip: cfg.HFlip, VerticalFlip: cfg.VFlip, FillMode: "nearest",
+			BrightnessRange: cfg.Brightness, ChannelShiftRange: cfg.ChannelShift,
 		}
 	}
 	valOpt := base
-	trainDir, valDir := filepath.Join(cfg.Data, "train"), filepath.Join(cfg.Data, "validation")
 	fd := &folderData{}
-	if isDir(trainDir) {
-		if fd.train, err = dataset.FromDirectory(trainDir, trainOpt); err != nil {
-			return nil, fmt.Errorf("-data: %w", err)
-		}
-		fd.classes = fd.train.ClassNames()
-		if isDir(valDir) {
-			valOpt.Classes = fd.classes
-			if fd.val, err = dataset.FromDirectory(valDir, valOpt); err != nil {
-				return nil, fmt.Errorf("-data: %w", err)
-			}
-		}
-	} else if cfg.ValidationSplit > 0 {
+	valDir := splits.Validation
+	if valDir == "" && cfg.ValidationSplit > 0 {
 		trainOpt.ValidationSplit, trainOpt.Subset = cfg.ValidationSplit, "training"
 		valOpt.ValidationSplit, valOpt.Subset = cfg.ValidationSplit, "validation"
-		if fd.train, err = dataset.FromDirectory(cfg.Data, trainOpt); err != nil {
-			return nil, fmt.Errorf("-data: %w", err)
-		}
-		fd.classes = fd.train.ClassNames()
+		valDir = splits.Train
+	}
+	if fd.train, err = dataset.FromDirectory(splits.Train, trainOpt); err != nil {
+		return nil, fmt.Errorf("-data: %w", err)
+	}
+	fd.classes = fd.train.ClassNames()
+	fd.trainDir, fd.valDir = splits.Train, valDir
+	if valDir != "" {
 		valOpt.Classes = fd.classes
-		if fd.val, err = dataset.FromDirectory(cfg.Data, valOpt); err != nil {
-			return nil, fmt.Errorf("-data (validation split): %w", err)
+		if fd.val, err = dataset.FromDirectory(valDir, valOpt); err != nil {
+			return nil, fmt.Errorf("-data (validation %s): %w", valDir, err)
 		}
-	} else {
-		if fd.train, err = dataset.FromDirectory(cfg.Data, trainOpt); err != nil {
-			return nil, fmt.Errorf("-data: %w", err)
-		}
-		fd.classes = fd.train.ClassNames()
-		fmt.Fprintln(stdout, "No validation data (no validation/ folder and no -validation-split): best model chosen on training accuracy.")
 	}
 	if len(fd.classes) < 2 {
 		return nil, fmt.Errorf("-data %s: %d class folder(s); a classifier needs at least 2", cfg.Data, len(fd.classes))
@@ -120,14 +89,9 @@ func openFolder(cfg *config, stdout io.Writer, preprocess func([]float32, int, i
 	return fd, nil
 }
 
-func isDir(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.IsDir()
-}
-
 // resolveWeights turns -weights into a file path ("" for none) and checks
 // that the file is a readable VGG weights file that fits -size and -depth.
-// It returns the width to build the base with.
+// It returns the width multiplier to build the base with.
 func resolveWeights(cfg *config) (path string, width float64, err error) {
 	width = cfg.Width
 	switch cfg.Weights {
@@ -153,6 +117,9 @@ func resolveWeights(cfg *config) (path string, width float64, err error) {
 			return "", 0, fmt.Errorf("-weights %s: %w", path, errors.Unwrap(err))
 		}
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	info, err := vgg.InspectKerasWeights(path)
 	if err != nil {
 		return "", 0, fmt.Errorf("-weights %s: not a usable Keras VGG weights file: %w", path, err)
@@ -167,14 +134,14 @@ func resolveWeights(cfg *config) (path string, width float64, err error) {
 	if width == 0 {
 		width = info.Width
 	} else if vgg.Scale(64, width) != info.Channels[0] {
-		return "", 0, fmt.Errorf("-width %g gives %d channels in block1_conv1, but -weights %s has %d (width %g)", width, vgg.Scale(64, width), path, info.Channels[0], info.Width)
+		return "", 0, fmt.Errorf("-width-multiplier %g gives %d channels in block1_conv1, but -weights %s has %d (multiplier %g)", width, vgg.Scale(64, width), path, info.Channels[0], info.Width)
 	}
 	return path, width, nil
 }
 
 // loadBase loads the base's weights from path into the first layers of m
 // (the block* layers), leaving the head as initialised.
-func loadBase(m *nn.Model, path string, warn io.Writer) error {
+func loadBase(m *nn.Model, path string) error {
 	head := train.FirstHeadLayer(m)
 	base, err := nn.NewModel("vgg_base", m.InputShape(), m.Layers()[:head]...)
 	if err != nil {
@@ -197,17 +164,4 @@ func loadBase(m *nn.Model, path string, warn io.Writer) error {
 		return err
 	}
 	return nil
-}
-
-// runKey fingerprints the flags that change the computation, so -resume
-// refuses a checkpoint written with different ones.
-func runKey(cfg *config, extra ...string) string {
-	c := *cfg
-	c.Resume, c.Workers, c.Out, c.CacheImages = false, 0, "", false
-	b, _ := json.Marshal(struct {
-		C *config
-		E []string
-	}{&c, extra})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
 }

@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
@@ -143,7 +143,7 @@ func readHistory(t *testing.T, path string) []map[string]float64 {
 // loadModelDir loads a finetune output folder's model (model.json + file).
 func loadModelDir(t *testing.T, dir, file string) *nn.Model {
 	t.Helper()
-	s, err := train.LoadSaved(dir, file)
+	s, err := train.LoadFile(dir, file)
 	if err != nil {
 		t.Fatal(err)
 	}

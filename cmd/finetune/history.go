@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/gob"
 	"fmt"
 	"image/color"
-	"strconv"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -12,74 +13,106 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/gotransfer/gotransfer/internal/train"
+	"github.com/gotransfer/gotransfer/train"
 )
 
-// EpochLog is one row of the training history: the means over the epoch's
-// training steps (running, as Keras reports them), the validation metrics at
-// the end of the epoch, the learning rate used and the wall time in seconds.
-type EpochLog struct {
-	Epoch       int     // 0-based, as Keras's CSVLogger writes it
-	Loss        float64 // mean training loss over the epoch's steps (weighted by batch size)
-	Accuracy    float64 // training accuracy over the epoch
-	ValLoss     float64 // validation loss (NaN when there is no validation set)
-	ValAccuracy float64 // validation accuracy (NaN when there is no validation set)
-	LR          float64 // learning rate during the epoch
-	Seconds     float64 // wall-clock seconds of the epoch, validation included
-	Stage       string  // "head" or "fine-tune"
+// historyPlot is a train callback that redraws history.png after every
+// epoch from all epochs so far (both stages). It is stateful so a resumed
+// run draws the epochs of the interrupted one too.
+type historyPlot struct {
+	Path    string
+	Monitor string // the metric whose best epoch is marked
+	Rows    []train.EpochLog
 }
 
-// historyCSVHeader lists history.csv's columns. Keras's CSVLogger writes
-// "epoch" first and then the logs' keys sorted alphabetically
-// (accuracy, loss, lr, val_accuracy, val_loss); we append our extra column
-// "seconds" at the end so the Keras columns keep their order.
-var historyCSVHeader = []string{"epoch", "accuracy", "loss", "lr", "val_accuracy", "val_loss", "seconds"}
+// EpochEnd adds the epoch and rewrites the image atomically.
+func (p *historyPlot) EpochEnd(_ *train.Run, e train.EpochLog) error {
+	p.Rows = append(p.Rows, e)
+	png, err := historyPNG(p.Rows, p.Monitor)
+	if err != nil {
+		return fmt.Errorf("history.png: %w", err)
+	}
+	return train.WriteFileAtomic(p.Path, png)
+}
 
-// historyCSV renders the history the way Keras's CSVLogger does (comma
-// separator, one row per epoch, floats in full precision).
-func historyCSV(h []EpochLog) []byte {
+// State returns the rows.
+func (p *historyPlot) State() ([]byte, error) {
 	var b bytes.Buffer
-	for i, c := range historyCSVHeader {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(c)
-	}
-	b.WriteByte('\n')
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	for _, e := range h {
-		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s,%s\n", e.Epoch, f(e.Accuracy), f(e.Loss), f(e.LR),
-			f(e.ValAccuracy), f(e.ValLoss), strconv.FormatFloat(e.Seconds, 'f', 3, 64))
-	}
-	return b.Bytes()
+	err := gob.NewEncoder(&b).Encode(append([]train.EpochLog{}, p.Rows...))
+	return b.Bytes(), err
 }
 
-// writeHistoryCSV writes history.csv atomically.
-func writeHistoryCSV(path string, h []EpochLog) error {
-	return train.WriteFileAtomic(path, historyCSV(h))
+// LoadState restores the rows.
+func (p *historyPlot) LoadState(b []byte) error {
+	p.Rows = nil
+	return gob.NewDecoder(bytes.NewReader(b)).Decode(&p.Rows)
 }
+
+// Colours of history.png (matplotlib's tab10 blue and orange for the curves).
+var (
+	trainColour    = color.RGBA{R: 31, G: 119, B: 180, A: 255}
+	valColour      = color.RGBA{R: 255, G: 127, B: 14, A: 255}
+	fineTuneColour = color.RGBA{R: 110, G: 110, B: 110, A: 255}
+	bestColour     = color.RGBA{R: 44, G: 160, B: 44, A: 255}
+)
+
+// legendBand is the strip above the two panels that holds the legend, so
+// that it never covers a curve.
+const legendBand = 26
 
 // historyPNG draws two panels side by side, loss and accuracy against the
-// epoch (1-based, as Keras prints it), training against validation.
-func historyPNG(h []EpochLog) ([]byte, error) {
-	panel := func(title, ylabel string, trainY, valY func(EpochLog) float64) (*plot.Plot, error) {
+// epoch (1-based, as Keras prints it), training against validation, with a
+// dashed grey line where fine-tuning starts and a dotted green line at the
+// best epoch of monitor; the legend sits in its own strip above the panels.
+func historyPNG(h []train.EpochLog, monitor string) ([]byte, error) {
+	fineStart := -1.0
+	for i := 1; i < len(h); i++ {
+		if h[i].Stage != h[i-1].Stage && h[i].Stage == "fine-tune" {
+			fineStart = float64(h[i].Epoch) + 0.5 // between the last head epoch and the first fine-tune one
+		}
+	}
+	bestEpoch := -1.0
+	if len(h) > 0 {
+		best := math.NaN()
+		higher := monitor == "val_accuracy"
+		for _, e := range h {
+			v, _ := train.Monitored(e, monitor)
+			if math.IsNaN(best) || (higher && v > best) || (!higher && v < best) {
+				best, bestEpoch = v, float64(e.Epoch+1)
+			}
+		}
+	}
+	// The legend: one entry per slot of the strip above the panels.
+	type entry struct {
+		name  string
+		thumb []plot.Thumbnailer
+	}
+	var legend []entry
+	var legendAdded bool
+	panel := func(title string, trainY, valY func(train.EpochLog) float64) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "epoch"
-		p.Y.Label.Text = ylabel
+		p.Y.Label.Text = title
 		p.Add(plotter.NewGrid())
 		tr, va := make(plotter.XYs, 0, len(h)), make(plotter.XYs, 0, len(h))
+		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, e := range h {
 			tr = append(tr, plotter.XY{X: float64(e.Epoch + 1), Y: trainY(e)})
+			lo, hi = math.Min(lo, trainY(e)), math.Max(hi, trainY(e))
 			if v := valY(e); v == v { // skip NaN (no validation set)
 				va = append(va, plotter.XY{X: float64(e.Epoch + 1), Y: v})
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
+		}
+		if !(hi > lo) {
+			lo, hi = lo-0.5, hi+0.5
 		}
 		for _, s := range []struct {
 			name string
 			xy   plotter.XYs
 			col  color.RGBA
-		}{{"train", tr, color.RGBA{R: 31, G: 119, B: 180, A: 255}}, {"validation", va, color.RGBA{R: 255, G: 127, B: 14, A: 255}}} {
+		}{{"train", tr, trainColour}, {"validation", va, valColour}} {
 			if len(s.xy) == 0 {
 				continue
 			}
@@ -90,23 +123,57 @@ func historyPNG(h []EpochLog) ([]byte, error) {
 			l.Color, pts.Color = s.col, s.col
 			l.Width = vg.Points(1.5)
 			p.Add(l, pts)
-			p.Legend.Add(s.name, l, pts)
+			if !legendAdded {
+				legend = append(legend, entry{s.name, []plot.Thumbnailer{l, pts}})
+			}
 		}
-		p.Legend.Top = true
+		marker := func(x float64, col color.RGBA, dashes []vg.Length, name string) error {
+			l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+			if err != nil {
+				return err
+			}
+			l.Color, l.Dashes, l.Width = col, dashes, vg.Points(1.2)
+			p.Add(l)
+			if !legendAdded {
+				legend = append(legend, entry{name, []plot.Thumbnailer{l}})
+			}
+			return nil
+		}
+		if fineStart > 0 {
+			if err := marker(fineStart, fineTuneColour, []vg.Length{vg.Points(5), vg.Points(3)}, "fine-tuning starts"); err != nil {
+				return nil, err
+			}
+		}
+		if bestEpoch > 0 {
+			if err := marker(bestEpoch, bestColour, []vg.Length{vg.Points(1.5), vg.Points(2)}, "best epoch ("+monitor+")"); err != nil {
+				return nil, err
+			}
+		}
+		legendAdded = true
 		return p, nil
 	}
-	lossPlot, err := panel("loss", "loss", func(e EpochLog) float64 { return e.Loss }, func(e EpochLog) float64 { return e.ValLoss })
+	lossPlot, err := panel("loss", func(e train.EpochLog) float64 { return e.Loss }, func(e train.EpochLog) float64 { return e.ValLoss })
 	if err != nil {
 		return nil, err
 	}
-	accPlot, err := panel("accuracy", "accuracy", func(e EpochLog) float64 { return e.Accuracy }, func(e EpochLog) float64 { return e.ValAccuracy })
+	accPlot, err := panel("accuracy", func(e train.EpochLog) float64 { return e.Accuracy }, func(e train.EpochLog) float64 { return e.ValAccuracy })
 	if err != nil {
 		return nil, err
 	}
-	img := vgimg.New(vg.Points(900), vg.Points(350))
+	img := vgimg.New(vg.Points(900), vg.Points(350+legendBand))
 	dc := draw.New(img)
+	top := draw.Crop(dc, 0, 0, vg.Points(350), 0) // the legend strip
+	const slot = 190                              // points per legend entry
+	for i, e := range legend {
+		l := plot.NewLegend()
+		l.Top, l.Left = true, true
+		l.Add(e.name, e.thumb...)
+		x := vg.Points(60 + slot*float64(i))
+		l.Draw(draw.Crop(top, x, x+vg.Points(slot)-vg.Points(900), 0, -vg.Points(4)))
+	}
+	body := draw.Crop(dc, 0, 0, 0, -vg.Points(legendBand))
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(10), PadY: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
-	canvases := plot.Align([][]*plot.Plot{{lossPlot, accPlot}}, tiles, dc)
+	canvases := plot.Align([][]*plot.Plot{{lossPlot, accPlot}}, tiles, body)
 	lossPlot.Draw(canvases[0][0])
 	accPlot.Draw(canvases[0][1])
 	var b bytes.Buffer
@@ -114,13 +181,4 @@ func historyPNG(h []EpochLog) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-// writeHistoryPNG writes history.png atomically.
-func writeHistoryPNG(path string, h []EpochLog) error {
-	png, err := historyPNG(h)
-	if err != nil {
-		return fmt.Errorf("history.png: %w", err)
-	}
-	return train.WriteFileAtomic(path, png)
 }

@@ -12,12 +12,22 @@
 //
 //	result: transfer_accuracy=0.XXXX scratch_accuracy=0.XXXX
 //
-// Outputs (in -out): model.h5 (Keras legacy weights layout, whole model),
-// model.json (architecture, classes, input size, preprocessing),
-// history.csv (Keras CSVLogger columns), history.png, best_model.h5
-// (save_best_only on val_accuracy) and checkpoint.gob (resume state).
-// Ctrl-C stops after the current step and writes the checkpoint; -resume
-// continues exactly where it stopped.
+// The training loop, callbacks and checkpoints are the public package
+// github.com/gotransfer/gotransfer/train; this command is built on it.
+//
+// Outputs (in -out): model.h5 (Keras legacy weights layout, whole model)
+// and model.json (architecture, classes, input size, preprocessing, the
+// final trainable state), both written at the end; history.csv (Keras
+// CSVLogger columns), history.png and best_model.h5 (save_best_only on
+// -monitor), written after every epoch; checkpoint.gob (resume state),
+// written after every epoch and removed when the run completes. A fresh
+// run first moves an earlier run's outputs to -out/previous-run/, so the
+// folder never mixes two runs, and removes stale temporary files.
+//
+// Ctrl-C stops after the current step and writes the checkpoint;
+// `finetune -resume -out DIR` continues exactly where it stopped, with the
+// flags saved in the checkpoint (a flag given again with another value, or
+// data changed since, is refused).
 package main
 
 import (
@@ -28,10 +38,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 
 	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/train"
 )
 
 // gcPercent is the garbage collector's GOGC for training runs unless the
@@ -83,8 +95,8 @@ type hooks struct {
 	onDone func(full *nn.Model)
 }
 
-// run parses args and runs the job: the folder recipe with -data, else the
-// offline MNIST demonstration.
+// run parses args and runs the job: the folder recipe with -data (or the
+// run a -resume continues), else the offline MNIST demonstration.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, h *hooks) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -93,8 +105,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h *hooks)
 	if h == nil {
 		h = &hooks{}
 	}
+	var ck *train.Checkpoint
+	if cfg.Resume {
+		path := filepath.Join(cfg.outDir(), train.CheckpointName)
+		if ck, err = train.LoadCheckpoint(path); err != nil {
+			return fmt.Errorf("-resume: %w", err)
+		}
+		rec, err := decodeRecord(ck.Extra)
+		if err != nil {
+			return fmt.Errorf("-resume: %s: %w", path, err)
+		}
+		if cfg, err = resumeConfig(cfg, rec.Flags, stderr); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	if cfg.Data == "" {
 		return runDefault(ctx, cfg, stdout, stderr, h)
 	}
-	return runFolder(ctx, cfg, stdout, stderr, h)
+	return runFolder(ctx, cfg, ck, stdout, stderr, h)
 }

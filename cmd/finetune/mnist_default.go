@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/gotransfer/gotransfer/dataset"
-	"github.com/gotransfer/gotransfer/internal/train"
 	"github.com/gotransfer/gotransfer/nn"
+	"github.com/gotransfer/gotransfer/optim"
 	"github.com/gotransfer/gotransfer/tensor"
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
@@ -25,30 +26,22 @@ type demoPlan struct {
 	PretrainEpochs int
 	PretrainLR     float64
 	PretrainBatch  int
+	PretrainShift  int // random ±PretrainShift pixel translations in pre-training
+	PretrainDecay  int // the last PretrainDecay pre-training epochs use lr/10
+	PretrainRot    int // 4: pre-train on digit × orientation classes (see memSource.rotations)
 	PerClass       int // labelled images per digit 5-9
 	HeadEpochs     int // transfer stage 1: head on the frozen base
 	HeadLR         float64
 	FineEpochs     int // transfer stage 2: fine-tune from FineFrom
 	FineFrom       string
 	FineLR         float64
-	FineWarmup     int     // steps of linear lr warm-up at the start of fine-tuning
-	FineBaseLR     float64 // > 0: the base's layers fine-tune at FineLR·FineBaseLR (the head at FineLR)
-	Batch          int     // batch for transfer and scratch
+	Batch          int // batch for transfer and scratch
 	ScratchLR      float64
 	ValImages      int     // test images shown as val_* per epoch (the final test uses all)
-	NoScratch      bool    // skip step 3 (tuning only)
 	Shift          int     // random ±Shift pixel translations when training on images (fine-tuning and scratch alike)
-	PretrainShift  int     // the same for pre-training
-	PretrainDrop   float64 // head dropout during pre-training
-	PretrainDecay  int     // the last PretrainDecay pre-training epochs use lr/10
-	PretrainTilt   float64 // > 0: pre-training images also tilted by ±PretrainTilt degrees
-	PretrainZoom   float64 // > 0: and scaled by 1 ± PretrainZoom
-	PretrainRot    int     // 4 or 8: pre-train on digit × orientation classes (see memSource.rotations); 0 = digits only
 	TestImages     int     // 0 = the whole 5-9 test split
-	Head           []int
+	Head           []int   // hidden Dense units of the head
 	HeadDropout    float64 // dropout after each hidden head layer (transfer and scratch)
-	HeadFrom       string  // base layer the transfer/scratch head reads ("" = block5_pool)
-	HeadPooling    string  // avg, max or flatten
 	DecayLast      int     // the last DecayLast epochs of fine-tuning and of scratch training use lr/10
 }
 
@@ -60,48 +53,8 @@ type demoPlan struct {
 // budget (1 + 7 = 8 epochs) that the deep, batch-norm-free VGG16 trained from
 // scratch cannot use as well. The pre-training task is digit × orientation
 // (20 classes, PretrainRot 4): with the 5 digits alone the top block's
-// features collapse onto those classes (a frozen-base head on 5-9: 0.60-0.74;
-// with orientations 0.78-0.90).
-//
-// Measured (test accuracy on the full 5-9 split, transfer / scratch; all
-// with ±2-pixel shifts, Dense 256, Adam; seeds 1, 2, 3, ...):
-//   - this plan (width 1/4; pre-training 3 epochs, the last at lr/10, digit × orientation;
-//     50 labelled images per class; head 1 epoch, then the whole network at 1e-3 for 7, the
-//     last 2 at 1e-4): 0.9488/0.9029, 0.9702/0.8111, 0.9706/0.7766, 0.9679/0.8502,
-//     0.9338/0.6591 (gap +4.6, +15.9, +19.4, +11.8, +27.5 points)
-//   - the same with 100 per class, the default until the in-place dKernel (nn/conv_toeplitz.go)
-//     changed the summation order of three layers' weight gradients (below 1e-6 relative):
-//     before, 0.9749/0.9340, 0.9681/0.9424, 0.9720/0.9459, 0.9780/0.9383, 0.9696/0.9058
-//     (gap +2.6 to +6.4); after, 0.9578/0.9591, 0.9638/0.9525, 0.9533/0.8235, 0.9728/0.9426,
-//     0.9632/0.9438 (gap -0.1 to +13.0). That plan had been chosen among the variants below
-//     on those exact trajectories, so a rounding-level change showed its true spread; with
-//     fine-tuning at 3e-4: 0.9517, 0.9642, 0.9693, 0.9733, 0.9689 (seed 1 still behind).
-//     With 50 per class, 3e-4: 0.9498, 0.9449, 0.9595, 0.9593, 0.9477.
-//   - the same at width 1/8: 0.9685/0.9377, 0.9726/0.9171, 0.9696/0.9317, 0.9638/0.9480,
-//     0.9681/0.9233; with a 32-step lr warm-up: 0.9702, 0.9667, 0.9661, 0.9683, 0.9768;
-//     pre-training 5 epochs: 0.9706, 0.9677, 0.9671; ±12° tilt and ±10 % zoom in
-//     pre-training: 0.9654, 0.9735, 0.9607
-//   - width 1/8, head 2 + fine 6: 0.9677/0.9498, 0.9722/0.9171, 0.9691/0.9420; with decay 3 and
-//     fine lr 1.5e-3: 0.9735/0.9455, 0.9671/0.9144, 0.9689/0.9226; fine lr 2e-3: 0.9735, 0.9652,
-//     0.9589; batch 8: 0.9712/0.9547, 0.9667/0.9504, 0.9687/0.9440; 6 epochs (2 + 4) at batch 8:
-//     0.9698/0.9523, 0.9743/0.9187, 0.9584/0.9270
-//   - width 1/8, pre-training 2 epochs, head 2 + fine 6 from block1_conv1: 0.9716, 0.9704, 0.9638;
-//     from block3_conv1: 0.9681, 0.9621, 0.9617; 10 epochs (2 + 8): 0.9675/0.9589, 0.9724/0.9412,
-//     0.9601/0.9506; digits-only pre-training (no orientations), block3: 0.9601, 0.9545, 0.9630;
-//     the eight symmetries (PretrainRot 8) instead of 4 rotations: 0.9654, 0.9712, 0.9591
-//   - discriminative fine-tuning (base at a lower lr than the head, FineBaseLR): base ×0.3
-//     0.9572, 0.9644, 0.9574; head 3e-3 + base ×0.1: 0.9552, 0.9628, 0.9512 — the base has to move
-//   - width 1/4 with a 14-epoch plan (1 pre-training epoch): 0.9698/0.9747, 0.9669/0.9735 —
-//     given 14 epochs the network learns the 500 images from scratch as well
-//   - the previous default (width 1/8, 14 epochs: head 2, fine block3_conv1 at 2e-3 for 12,
-//     digits-only pre-training): 0.9737/0.9624, 0.9702/0.9628
-//
-// Differences below ~2 points are within seed noise, and a change in the
-// kernels' summation order moves single results by as much: the demo uses
-// 50 labelled images per class, where the gap is several times that noise.
-// 500 labelled digits cap transfer near 0.97-0.98; what the pre-trained
-// base buys is learning from few labels, which 250 images and an 8-epoch
-// budget show.
+// features collapse onto those classes. docs/DEMO.md lists the variants
+// measured while choosing these values, with their results over seeds.
 var defaultPlan = demoPlan{
 	Width: 0.25, PretrainImages: 30000, PretrainEpochs: 3, PretrainDecay: 1, PretrainRot: 4,
 	PretrainLR: 1e-3, PretrainBatch: 32, PretrainShift: 2,
@@ -168,16 +121,13 @@ func (d *digits) source(batch int, shuffle bool, seed uint64) *memSource {
 	return &memSource{x: d.x, labels: d.labels, batch: batch, shuffle: shuffle, seed: seed}
 }
 
-// demoSpec is the network of the demo: VGG16 topology at p.Width on 32x32x3.
+// demoSpec is the network of the demo: VGG16 topology at p.Width on 32x32x3,
+// global average pooling, the head's Dense layers.
 func demoSpec(p demoPlan, classes []string, dropout float64) *train.Spec {
-	pool := p.HeadPooling
-	if pool == "" {
-		pool = "avg"
-	}
 	return &train.Spec{
 		Format: train.SpecFormat, Architecture: "vgg16", Depth: 16, Width: p.Width,
 		InputShape: [3]int{32, 32, 3}, Classes: classes,
-		Head:          train.HeadSpec{Pooling: pool, From: p.HeadFrom, Hidden: p.Head, Dropout: dropout, Logits: true},
+		Head:          train.HeadSpec{Pooling: "avg", Hidden: p.Head, Dropout: dropout, Logits: true},
 		Preprocessing: train.Preprocessing{Mode: "rescale", Scale: 1.0 / 255, Grayscale: true},
 		Weights:       train.WeightsName,
 	}
@@ -191,6 +141,46 @@ func digitNames(lo, hi int) []string {
 	return s
 }
 
+// demoOutputs are the callbacks of one demo model's folder: best_model.h5
+// on val_accuracy, history.csv and history.png.
+func demoOutputs(dir string) []train.Callback {
+	return []train.Callback{
+		&train.ModelCheckpoint{Path: filepath.Join(dir, bestModelName), Monitor: "val_accuracy"},
+		&train.CSVLogger{Path: filepath.Join(dir, "history.csv"), Append: true},
+		&historyPlot{Path: filepath.Join(dir, "history.png"), Monitor: "val_accuracy"},
+	}
+}
+
+// stepDecay is the demo's schedule: lr, and lr/10 from global epoch from
+// on (from 0: constant).
+func stepDecay(lr float64, from int) train.LRScheduler {
+	return train.LRScheduler{Schedule: func(epoch int, _ float64) float64 {
+		if from > 0 && epoch >= from {
+			return lr / 10
+		}
+		return lr
+	}}
+}
+
+// adam returns Keras's Adam at lr.
+func adam(lr float64) optim.Optimizer {
+	c := optim.KerasAdam()
+	c.LR = lr
+	return optim.NewAdam(c)
+}
+
+// prepareDir creates dir for a fresh demo model, removing stale temporary
+// files and moving an earlier run's outputs aside.
+func prepareDir(dir string, log io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-out: %w", err)
+	}
+	if err := removeStaleTemps(dir, log); err != nil {
+		return err
+	}
+	return moveAsideOutputs(dir, log)
+}
+
 // runDefault is the offline demonstration: pre-train, transfer, baseline.
 func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *hooks) error {
 	t0 := time.Now()
@@ -198,16 +188,7 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	if cfg.Quick {
 		p = quickPlan
 	}
-	// GOTRANSFER_DEMO_PLAN (JSON, undocumented) overrides plan fields: for tuning.
-	if s := os.Getenv("GOTRANSFER_DEMO_PLAN"); s != "" {
-		if err := json.Unmarshal([]byte(s), &p); err != nil {
-			return fmt.Errorf("GOTRANSFER_DEMO_PLAN: %w", err)
-		}
-	}
-	out := cfg.Out
-	if out == "" {
-		out = "finetune-out"
-	}
+	out := cfg.outDir()
 	mnistDir, err := dataset.GoMNISTDir()
 	if err != nil {
 		return fmt.Errorf("offline demo needs MNIST: %w", err)
@@ -239,22 +220,18 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	epochs := p.HeadEpochs + p.FineEpochs
 
 	// Step 2: transfer.
-	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head (%s, Dense %v, dropout %g), trained on digits 5-9 with only %d labelled images per class",
-		poolingName(p), p.Head, p.HeadDropout, p.PerClass)
-	if p.HeadFrom != "" {
-		fmt.Fprintf(stdout, ";\n         the base is cut at %s: the top block's features are specific to digits 0-4, its lower ones are general\n"+
-			"         (Keras: Model(base.input, base.get_layer(%q).output))", p.HeadFrom, p.HeadFrom)
-	}
+	fmt.Fprintf(stdout, "\nStep 2/3: transfer. Frozen pre-trained base + new head (GlobalAveragePooling2D of block5_pool, Dense %v, dropout %g), trained on digits 5-9 with only %d labelled images per class",
+		p.Head, p.HeadDropout, p.PerClass)
 	fmt.Fprintf(stdout, ";\n         then %d epochs fine-tuning from %s%s (Adam lr %g%s)%s.\n", p.FineEpochs, p.FineFrom, frozenBelowText(p.FineFrom), p.FineLR, decayText(p.DecayLast), shiftText(p.Shift))
 	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(few.labels), len(classes))
 	fmt.Fprintf(stdout, "(val_* columns: the first %d images of the 5-9 test split; the final test uses all %d.)\n", len(val.labels), len(test.labels))
 	spec := demoSpec(p, classes, p.HeadDropout)
 	spec.BaseWeights = base
-	tmodel, tdrops, err := train.Build(spec, seed+2)
+	tmodel, _, err := train.Build(spec, seed+2)
 	if err != nil {
 		return err
 	}
-	if err := loadBase(tmodel, base, stderr); err != nil {
+	if err := loadBase(tmodel, base); err != nil {
 		return fmt.Errorf("cached pre-trained base %s: %w (delete it to pre-train again)", base, err)
 	}
 	if err := vgg.FreezeBase(tmodel); err != nil {
@@ -262,68 +239,63 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	}
 	tmodel.Summary(stdout)
 	transferOut := filepath.Join(out, "transfer")
-	if err := os.MkdirAll(transferOut, 0o755); err != nil {
-		return fmt.Errorf("-out: %w", err)
-	}
-	spec.Layers = describeLayers(tmodel)
-	if err := train.WriteSpec(transferOut, spec); err != nil {
+	if err := prepareDir(transferOut, stdout); err != nil {
 		return err
 	}
-	r := &runner{Full: tmodel, Dropouts: tdrops, Seed: seed, RunKey: "demo", Out: transferOut, Epochs: epochs,
-		Stdout: stdout, Stderr: stderr, BestEpoch: -1, OnStep: h.onStep,
-		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(tmodel, path) }}
+	outputs := demoOutputs(transferOut)
 	upto := train.FirstHeadLayer(tmodel) + 1
 	headNet, err := nn.NewModel("head", featureShape(tmodel, upto), tmodel.Layers()[upto:]...)
 	if err != nil {
 		return err
 	}
-	fewFeat, fewLabels, err := extractFeatures(ctx, tmodel, few.source(256, false, 0), upto, stderr, "training")
+	fewFeat, fewLabels, err := extractFeatures(ctx, tmodel, few.source(256, false, 0), upto, stdout, stderr, "training")
 	if err != nil {
 		return err
 	}
-	valFeat, valLabels, err := extractFeatures(ctx, tmodel, val.source(256, false, 0), upto, stderr, "validation")
+	valFeat, valLabels, err := extractFeatures(ctx, tmodel, val.source(256, false, 0), upto, stdout, stderr, "validation")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Base features computed once: %v (the head trains on these).\n", fewFeat.Shape)
-	st1 := &stage{Index: 0, Name: "head", Net: headNet, From: 0, To: p.HeadEpochs, LR: p.HeadLR,
-		Train: &memSource{x: fewFeat, labels: fewLabels, batch: p.Batch, shuffle: true, seed: seed},
-		Val:   &memSource{x: valFeat, labels: valLabels, batch: 256}}
-	if err := r.runStage(ctx, st1, nil); err != nil {
+	fit := func(net *nn.Model, tr, va train.Source, o train.Options) error {
+		o.Context, o.Seed, o.Log, o.Progress, o.OnStep = ctx, seed, stdout, stderr, h.onStep
+		_, err := train.Fit(net, tr, va, o)
 		return err
 	}
-	_, frozenAcc, _, err := evaluate(ctx, tmodel, test.source(256, false, 0), len(classes))
+	err = fit(headNet, train.NewTensorSource(fewFeat, fewLabels, p.Batch, true, seed), train.NewTensorSource(valFeat, valLabels, 256, false, 0),
+		train.Options{Stage: "head", Epochs: p.HeadEpochs, TotalEpochs: epochs, Optimizer: adam(p.HeadLR), SaveModel: tmodel, Callbacks: outputs})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Frozen base + trained head: test accuracy %.4f on %d images of digits 5-9\n", frozenAcc, len(test.labels))
+	ev, err := train.Evaluate(ctx, tmodel, test.source(256, false, 0), len(classes))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Frozen base + trained head: test accuracy %.4f on %d images of digits 5-9\n", ev.Accuracy, len(test.labels))
 	if p.FineEpochs > 0 {
 		if err := vgg.UnfreezeFrom(tmodel, p.FineFrom); err != nil {
 			return err
 		}
 		tr, nt := tmodel.CountParams()
 		fmt.Fprintf(stdout, "Fine-tuning from %s with lr %g: %d trainable, %d non-trainable params\n", p.FineFrom, p.FineLR, tr, nt)
-		st2 := &stage{Index: 1, Name: "fine-tune", Net: tmodel, From: p.HeadEpochs, To: epochs, LR: p.FineLR, DecayFrom: decayFrom(epochs, p.DecayLast),
-			LayerLR: baseLayerLR(tmodel, p.FineBaseLR), WarmupSteps: p.FineWarmup,
-			Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
-		if err := r.runStage(ctx, st2, nil); err != nil {
+		err = fit(tmodel, &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, val.source(256, false, 0),
+			train.Options{Stage: "fine-tune", InitialEpoch: p.HeadEpochs, Epochs: epochs, Optimizer: adam(p.FineLR),
+				Callbacks: append(outputs, stepDecay(p.FineLR, decayFrom(epochs, p.DecayLast)))})
+		if err != nil {
 			return err
 		}
 	}
-	if err := vgg.SaveKerasWeights(tmodel, filepath.Join(transferOut, train.WeightsName)); err != nil {
+	if err := train.Save(transferOut, tmodel, spec); err != nil {
 		return err
 	}
-	_, transferAcc, cm, err := evaluate(ctx, tmodel, test.source(256, false, 0), len(classes))
+	ev, err = train.Evaluate(ctx, tmodel, test.source(256, false, 0), len(classes))
 	if err != nil {
 		return err
 	}
+	transferAcc := ev.Accuracy
 	fmt.Fprintf(stdout, "Transfer model: test accuracy %.4f on %d images of digits 5-9\n", transferAcc, len(test.labels))
-	cm.write(stdout, classes)
+	ev.Confusion.Write(stdout, classes)
 
-	if p.NoScratch {
-		fmt.Fprintf(stdout, "result: transfer_accuracy=%.4f scratch_accuracy=NaN\n", transferAcc)
-		return nil
-	}
 	// Step 3: the baseline from scratch.
 	fmt.Fprintf(stdout, "\nStep 3/3: baseline. The same network (base + head) from scratch (He-normal init) on the same %d images, %d epochs,\n", len(few.labels), epochs)
 	scratchNote := ""
@@ -332,36 +304,31 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 	}
 	fmt.Fprintf(stdout, "         every layer trainable, Adam lr %g%s%s, the same head and dropout%s.\n", p.ScratchLR, scratchNote, decayText(p.DecayLast), shiftText(p.Shift))
 	sspec := demoSpec(p, classes, p.HeadDropout)
-	smodel, sdrops, err := train.Build(sspec, seed+3)
+	smodel, _, err := train.Build(sspec, seed+3)
 	if err != nil {
 		return err
 	}
 	train.HeInitBase(smodel, seed+3)
 	scratchOut := filepath.Join(out, "scratch")
-	if err := os.MkdirAll(scratchOut, 0o755); err != nil {
-		return fmt.Errorf("-out: %w", err)
-	}
-	sspec.Layers = describeLayers(smodel)
-	if err := train.WriteSpec(scratchOut, sspec); err != nil {
+	if err := prepareDir(scratchOut, stdout); err != nil {
 		return err
 	}
 	tr, nt := smodel.CountParams()
 	fmt.Fprintf(stdout, "Trainable params: %d, non-trainable params: %d\n", tr, nt)
-	rs := &runner{Full: smodel, Dropouts: sdrops, Seed: seed, RunKey: "demo-scratch", Out: scratchOut, Epochs: epochs,
-		Stdout: stdout, Stderr: stderr, BestEpoch: -1,
-		SaveWeights: func(path string) error { return vgg.SaveKerasWeights(smodel, path) }}
-	st := &stage{Index: 0, Name: "scratch", Net: smodel, From: 0, To: epochs, LR: p.ScratchLR, DecayFrom: decayFrom(epochs, p.DecayLast),
-		Train: &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, Val: val.source(256, false, 0)}
-	if err := rs.runStage(ctx, st, nil); err != nil {
-		return err
-	}
-	if err := vgg.SaveKerasWeights(smodel, filepath.Join(scratchOut, train.WeightsName)); err != nil {
-		return err
-	}
-	_, scratchAcc, _, err := evaluate(ctx, smodel, test.source(256, false, 0), len(classes))
+	err = fit(smodel, &memSource{x: few.x, labels: few.labels, batch: p.Batch, shuffle: true, seed: seed, shift: p.Shift}, val.source(256, false, 0),
+		train.Options{Stage: "scratch", Epochs: epochs, Optimizer: adam(p.ScratchLR),
+			Callbacks: append(demoOutputs(scratchOut), stepDecay(p.ScratchLR, decayFrom(epochs, p.DecayLast)))})
 	if err != nil {
 		return err
 	}
+	if err := train.Save(scratchOut, smodel, sspec); err != nil {
+		return err
+	}
+	ev, err = train.Evaluate(ctx, smodel, test.source(256, false, 0), len(classes))
+	if err != nil {
+		return err
+	}
+	scratchAcc := ev.Accuracy
 	fmt.Fprintf(stdout, "\nTest accuracy on digits 5-9 (%d test images), %d labelled training images, %d epochs each:\n", len(test.labels), len(few.labels), epochs)
 	fmt.Fprintf(stdout, "  transfer (base pre-trained on digits 0-4): %.4f\n", transferAcc)
 	fmt.Fprintf(stdout, "  from scratch:                              %.4f\n", scratchAcc)
@@ -375,13 +342,12 @@ func runDefault(ctx context.Context, cfg *config, stdout, stderr io.Writer, h *h
 // pretrained returns the path of the VGG16 pre-trained on digits 0-4,
 // training it (and caching it in os.UserCacheDir()/gotransfer) when absent.
 func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, stdout, stderr io.Writer) (string, error) {
-	// The cache key covers only what the pre-training depends on.
-	fields := []any{p.Width, p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainBatch, p.PretrainShift, p.Head, seed, 1, p.PretrainDrop}
+	// The cache key covers only what the pre-training depends on. Its
+	// layout is kept from earlier plans (the 0 was the pre-training head's
+	// dropout rate), so bases cached by earlier versions are found.
+	fields := []any{p.Width, p.PretrainImages, p.PretrainEpochs, p.PretrainLR, p.PretrainBatch, p.PretrainShift, p.Head, seed, 1, 0.0}
 	if p.PretrainRot > 1 || p.PretrainDecay > 0 {
 		fields = append(fields, p.PretrainRot, p.PretrainDecay)
-	}
-	if p.PretrainTilt > 0 || p.PretrainZoom > 0 {
-		fields = append(fields, p.PretrainTilt, p.PretrainZoom)
 	}
 	key, _ := json.Marshal(fields)
 	sum := sha256.Sum256(key)
@@ -399,13 +365,9 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 		p.PretrainImages, p.PretrainEpochs, p.PretrainLR, decayText(p.PretrainDecay), p.PretrainShift)
 	classes := pretrainClasses(p.PretrainRot)
 	if p.PretrainRot > 1 {
-		how := "turned by a random number of quarter turns"
-		if p.PretrainRot == 8 {
-			how = "turned by a random number of quarter turns and mirrored or not"
-		}
-		fmt.Fprintf(stdout, "         Task: %d classes, digit × orientation: each image is %s and labelled\n"+
+		fmt.Fprintf(stdout, "         Task: %d classes, digit × orientation: each image is turned by a random number of quarter turns and labelled\n"+
 			"         with both (\"3@90\"). Five classes alone let the top block collapse onto those digits; the richer task\n"+
-			"         keeps its features more general.\n", len(classes), how)
+			"         keeps its features more general.\n", len(classes))
 	}
 	pre, err := loadDigits(mnistDir, "train", 0, 4, 0, p.PretrainImages)
 	if err != nil {
@@ -416,21 +378,19 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 		return "", err
 	}
 	fmt.Fprintf(stdout, "Found %d images belonging to %d classes.\n", len(pre.labels), len(classes))
-	pp := p
-	pp.HeadFrom, pp.HeadPooling = "", "avg" // pre-training uses the whole VGG16 base
-	spec := demoSpec(pp, classes, p.PretrainDrop)
-	m, drops, err := train.Build(spec, seed+1)
+	spec := demoSpec(p, classes, 0)
+	m, _, err := train.Build(spec, seed+1)
 	if err != nil {
 		return "", err
 	}
 	train.HeInitBase(m, seed+1)
 	m.Summary(stdout)
-	r := &runner{Full: m, Dropouts: drops, Seed: seed, Epochs: p.PretrainEpochs, Stdout: stdout, Stderr: stderr, BestEpoch: -1}
-	st := &stage{Index: 0, Name: "pretrain", Net: m, From: 0, To: p.PretrainEpochs, LR: p.PretrainLR, DecayFrom: decayFrom(p.PretrainEpochs, p.PretrainDecay),
-		Train: &memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift, rotations: p.PretrainRot,
-			tilt: p.PretrainTilt, zoom: p.PretrainZoom},
-		Val: &memSource{x: preTest.x, labels: preTest.labels, batch: 256, seed: seed + 1, rotations: p.PretrainRot}}
-	if err := r.runStage(ctx, st, nil); err != nil {
+	_, err = train.Fit(m,
+		&memSource{x: pre.x, labels: pre.labels, batch: p.PretrainBatch, shuffle: true, seed: seed + 1, shift: p.PretrainShift, rotations: p.PretrainRot},
+		&memSource{x: preTest.x, labels: preTest.labels, batch: 256, seed: seed + 1, rotations: p.PretrainRot},
+		train.Options{Context: ctx, Stage: "pretrain", Epochs: p.PretrainEpochs, Optimizer: adam(p.PretrainLR), Seed: seed,
+			Log: stdout, Progress: stderr, Callbacks: []train.Callback{stepDecay(p.PretrainLR, decayFrom(p.PretrainEpochs, p.PretrainDecay))}})
+	if err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -449,7 +409,7 @@ func pretrained(ctx context.Context, p demoPlan, mnistDir string, seed uint64, s
 }
 
 // pretrainClasses names the pre-training classes: the digits 0-4, or with
-// rot 4 or 8 each digit in each orientation ("3@90", mirrored "3@90m").
+// rot 4 each digit in each orientation ("3@90").
 func pretrainClasses(rot int) []string {
 	if rot <= 1 {
 		return digitNames(0, 4)
@@ -457,27 +417,10 @@ func pretrainClasses(rot int) []string {
 	var s []string
 	for d := 0; d <= 4; d++ {
 		for r := 0; r < rot; r++ {
-			name := fmt.Sprintf("%d@%d", d, r%4*90)
-			if r >= 4 {
-				name += "m"
-			}
-			s = append(s, name)
+			s = append(s, fmt.Sprintf("%d@%d", d, r%4*90))
 		}
 	}
 	return s
-}
-
-// baseLayerLR maps every base layer of m (below the head) to scale, or
-// returns nil when scale is 0.
-func baseLayerLR(m *nn.Model, scale float64) map[string]float64 {
-	if scale == 0 {
-		return nil
-	}
-	lr := map[string]float64{}
-	for _, l := range m.Layers()[:train.FirstHeadLayer(m)] {
-		lr[l.Name()] = scale
-	}
-	return lr
 }
 
 // decayFrom is the first global epoch of the lr/10 phase (0 = no decay).
@@ -486,21 +429,6 @@ func decayFrom(epochs, last int) int {
 		return 0
 	}
 	return epochs - last
-}
-
-// poolingName describes how the head reduces the base's output.
-func poolingName(p demoPlan) string {
-	from := "block5_pool"
-	if p.HeadFrom != "" {
-		from = p.HeadFrom
-	}
-	switch p.HeadPooling {
-	case "flatten":
-		return "Flatten of " + from
-	case "max":
-		return "GlobalMaxPooling2D of " + from
-	}
-	return "GlobalAveragePooling2D of " + from
 }
 
 // frozenBelowText says which layers stay frozen during fine-tuning.

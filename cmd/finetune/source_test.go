@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math"
 	"slices"
 	"testing"
 
@@ -89,53 +88,5 @@ func TestMemSourceRotations(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Errorf("only rotations %v drawn over %d samples", seen, n)
-	}
-}
-
-// TestMirror checks the left-right flip on a 3x3 image with two channels.
-func TestMirror(t *testing.T) {
-	got := []float32{1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8, -8, 9, -9}
-	mirror(got, 3, 2)
-	want := []float32{3, -3, 2, -2, 1, -1, 6, -6, 5, -5, 4, -4, 9, -9, 8, -8, 7, -7}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-}
-
-// TestAffine checks the tilt/zoom warp against exact cases: the identity,
-// and quarter and half turns, which land on pixel centres and must equal
-// rotate90 (a turn by +90° is rotate90's counter-clockwise quarter turn
-// undone, i.e. three quarter turns).
-func TestAffine(t *testing.T) {
-	const n, c = 5, 2
-	src := make([]float32, n*n*c)
-	for i := range src {
-		src[i] = float32(i%7) - 2.5
-	}
-	cases := []struct {
-		angle    float64
-		quarters int
-	}{{0, 0}, {math.Pi, 2}, {math.Pi / 2, 3}, {-math.Pi / 2, 1}}
-	for _, tc := range cases {
-		got := slices.Clone(src)
-		affine(got, make([]float32, len(got)), n, n, c, tc.angle, 1)
-		want := slices.Clone(src)
-		rotate90(want, nil, n, c, tc.quarters)
-		for i := range want {
-			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
-				t.Fatalf("angle %v: [%d] = %v, want %v", tc.angle, i, got[i], want[i])
-			}
-		}
-	}
-	// Zoom 2 about the centre of a 5x5 image: out(2+d) = in(2+d/2); at d = ±2
-	// that is the pixel next to the centre, at d = ±1 the midpoint.
-	got := slices.Clone(src)
-	affine(got, nil, n, n, c, 0, 2)
-	at := func(img []float32, y, x, k int) float32 { return img[(y*n+x)*c+k] }
-	if v, w := at(got, 2, 4, 1), at(src, 2, 3, 1); math.Abs(float64(v-w)) > 1e-6 {
-		t.Errorf("zoom 2: out(2,4) = %v, want in(2,3) = %v", v, w)
-	}
-	if v, w := at(got, 2, 3, 0), (at(src, 2, 2, 0)+at(src, 2, 3, 0))/2; math.Abs(float64(v-w)) > 1e-6 {
-		t.Errorf("zoom 2: out(2,3) = %v, want the mean of in(2,2) and in(2,3) = %v", v, w)
 	}
 }
