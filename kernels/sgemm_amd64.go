@@ -19,25 +19,29 @@ func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, 
 //go:noescape
 func sgemmKernel6x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
-// The "P" twins read the A micro-panel p-major (element (i, p) at
-// a[p*lda+i]): the layout a transposed A packs into with row copies
-// (packAT*, lda = MR), or a transposed A with short rows read in place.
+// sgemmKernel14x32AVX512P is sgemmKernel14x32AVX512 reading the A micro-panel
+// p-major (element (i, p) at a[p*lda+i]): the layout a transposed A packs into
+// with row copies (packAT*, lda = MR), or a transposed A with short rows read
+// in place.
 //
 //go:noescape
 func sgemmKernel14x32AVX512P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
-// sgemmKernel6x16AVX2P is sgemmKernel6x16AVX2 reading A p-major.
+// sgemmKernel6x16AVX2P is sgemmKernel6x16AVX2 reading A p-major (as
+// sgemmKernel14x32AVX512P).
 //
 //go:noescape
 func sgemmKernel6x16AVX2P(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 
-// The "DB" twin reads B in place: row p of the B micro-panel at
-// b + p*ldb floats (32 contiguous floats each), instead of a packed panel.
+// sgemmKernel14x32AVX512DB is sgemmKernel14x32AVX512 reading B in place: row p
+// of the B micro-panel at b + p*ldb floats (32 contiguous floats each),
+// instead of a packed panel.
 //
 //go:noescape
 func sgemmKernel14x32AVX512DB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)
 
-// The "PDB" twin reads A p-major (as the "P" kernels) and B in place (as "DB").
+// sgemmKernel14x32AVX512PDB reads A p-major (as the P kernels) and B in place
+// (as DB).
 //
 //go:noescape
 func sgemmKernel14x32AVX512PDB(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux, ldb int)

@@ -8,60 +8,51 @@ package kernels
 // AVX-512 ReLU bit masks see whole 16-float groups: reluMaskAVX512 writes
 // len(y)/16 words, reluBackwardMaskAVX512 reads len(dx)/16.
 
-// axpyAVX2:
-// y[i] += alpha·x[i], i < len(x)
+// axpyAVX2: y[i] += alpha·x[i], i < len(x)
 //
 //go:noescape
 func axpyAVX2(alpha float32, x, y []float32)
 
-// scaleAVX2:
-// x[i] *= alpha
+// scaleAVX2: x[i] *= alpha
 //
 //go:noescape
 func scaleAVX2(alpha float32, x []float32)
 
-// addAVX2:
-// dst[i] += src[i], i < len(src)
+// addAVX2: dst[i] += src[i], i < len(src)
 //
 //go:noescape
 func addAVX2(dst, src []float32)
 
-// reluAVX2:
-// dst[i] = max(src[i], 0), NaN → 0
+// reluAVX2: dst[i] = max(src[i], 0), NaN → 0
 // (VMAXPS returns its second source, the zero, when the first is NaN).
 //
 //go:noescape
 func reluAVX2(dst, src []float32)
 
-// reluBackwardAVX2:
-// dx[i] = y[i] > 0 ? dy[i] : 0
+// reluBackwardAVX2: dx[i] = y[i] > 0 ? dy[i] : 0
 // (mask = 0 < y, ordered: false for NaN). The one-float tail ANDs with a
 // 16-byte load of dy (VANDPS), which reads up to 12 bytes past dy's last float.
 //
 //go:noescape
 func reluBackwardAVX2(dx, dy, y []float32)
 
-// sumAVX2:
-// Σ x[i]
+// sumAVX2: Σ x[i]
 //
 //go:noescape
 func sumAVX2(x []float32) float32
 
-// dotAVX2:
-// Σ x[i]·y[i], i < len(x)
+// dotAVX2: Σ x[i]·y[i], i < len(x)
 //
 //go:noescape
 func dotAVX2(x, y []float32) float32
 
-// reluMaskAVX512:
-// mask[w] = bits of (0 < y[16w+b]) for b < 16 (ordered compare: NaN gives 0),
+// reluMaskAVX512: mask[w] = bits of (0 < y[16w+b]) for b < 16 (ordered compare: NaN gives 0),
 // for w < len(y)/16; four words per iteration, then one at a time.
 //
 //go:noescape
 func reluMaskAVX512(mask []uint16, y []float32)
 
-// reluBackwardMaskAVX512:
-// dx[i] = bit i%16 of mask[i/16] ? dy[i] : 0 for i < len(dx)/16*16: dy loaded
+// reluBackwardMaskAVX512: dx[i] = bit i%16 of mask[i/16] ? dy[i] : 0 for i < len(dx)/16*16: dy loaded
 // under the mask with zeroing.
 //
 //go:noescape

@@ -151,7 +151,7 @@ func goFile(pkg, tag string, doc []string, funcs []goFunc, stubs bool) ([]byte, 
 		s.WriteString("\n")
 		d := f.doc
 		if len(d) == 0 && len(f.asmNote) > 0 {
-			d = append([]string{f.name + ":"}, f.asmNote...)
+			d = append([]string{f.name + ": " + f.asmNote[0]}, f.asmNote[1:]...)
 		}
 		if stubs {
 			fmt.Fprintf(&s, "func %s { panic(%q) }\n", f.signature(), pkg+": no assembly in this build")

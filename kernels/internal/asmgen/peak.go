@@ -17,9 +17,9 @@ type fmaPeak struct {
 
 var fmaPeaks = []fmaPeak{
 	{reg: "Z", accs: 24, zero: "VPXORD", label: "zmm_loop", fn: goFunc{name: "FMAPeakZmm", params: "n int",
-		doc: []string{"FMAPeakZmm runs n iterations of 24 independent zmm FMAs: 768 FLOPs each."}}},
+		doc: []string{"FMAPeakZmm runs n iterations of 24 independent zmm FMAs: 768 FLOPs each", "(AVX-512F only)."}}},
 	{reg: "Y", accs: 12, zero: "VXORPS", label: "ymm_loop", fn: goFunc{name: "FMAPeakYmm", params: "n int",
-		doc: []string{"FMAPeakYmm runs n iterations of 12 independent ymm FMAs: 192 FLOPs each."}}},
+		doc: []string{"FMAPeakYmm runs n iterations of 12 independent ymm FMAs: 192 FLOPs each", "(AVX2 and FMA)."}}},
 }
 
 func peakLoop(a *asm, p fmaPeak) {
@@ -45,7 +45,7 @@ func peakLoop(a *asm, p fmaPeak) {
 
 var fmaLoadPeakFn = goFunc{name: "FMALoadPeakZmm", params: "n int, b, a *float32",
 	asmNote: []string{"n iterations of the micro-kernel's load pattern without its misses:", "two zmm loads from b and twelve broadcasts from a (both stay in L1),", "feeding 24 independent FMA chains: 768 FLOPs and 14 loads per iteration."},
-	doc:     []string{"FMALoadPeakZmm is FMAPeakZmm with the AVX-512 micro-kernel's loads added:", "per iteration two zmm loads from b (32 floats) and twelve broadcasts from a", "(12 floats), all L1 hits, feeding the 24 FMAs (768 FLOPs)."}}
+	doc:     []string{"FMALoadPeakZmm is FMAPeakZmm with the AVX-512 micro-kernel's loads added:", "per iteration two zmm loads from b (32 floats) and twelve broadcasts from a", "(12 floats), all L1 hits, feeding the 24 FMAs (768 FLOPs). AVX-512F only."}}
 
 func fmaLoadPeak(a *asm) {
 	f := fmaLoadPeakFn

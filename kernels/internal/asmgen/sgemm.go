@@ -58,16 +58,16 @@ var gemmKernels = []gemmKernel{
 		doc: []string{"sgemmKernel6x16AVX2 is the AVX2 micro-kernel: a 6×16 tile in 12 ymm", "accumulators, A row-major, B packed (see microKernel)."}}},
 	{emit: zmmKernel, label: "avx512p_", pmajor: true, fn: goFunc{name: "sgemmKernel14x32AVX512P", params: kernelParams,
 		asmNote: []string{pmajorNote},
-		doc:     []string{"The \"P\" twins read the A micro-panel p-major (element (i, p) at", "a[p*lda+i]): the layout a transposed A packs into with row copies", "(packAT*, lda = MR), or a transposed A with short rows read in place."}}},
+		doc:     []string{"sgemmKernel14x32AVX512P is sgemmKernel14x32AVX512 reading the A micro-panel", "p-major (element (i, p) at a[p*lda+i]): the layout a transposed A packs into", "with row copies (packAT*, lda = MR), or a transposed A with short rows read", "in place."}}},
 	{emit: ymmKernel, label: "avx2p_", pmajor: true, fn: goFunc{name: "sgemmKernel6x16AVX2P", params: kernelParams,
 		asmNote: []string{pmajorNote},
-		doc:     []string{"sgemmKernel6x16AVX2P is sgemmKernel6x16AVX2 reading A p-major."}}},
+		doc:     []string{"sgemmKernel6x16AVX2P is sgemmKernel6x16AVX2 reading A p-major (as", "sgemmKernel14x32AVX512P)."}}},
 	{emit: zmmKernel, label: "avx512db_", directB: true, fn: goFunc{name: "sgemmKernel14x32AVX512DB", params: kernelParams + ", ldb int",
 		asmNote: []string{directBNote},
-		doc:     []string{"The \"DB\" twin reads B in place: row p of the B micro-panel at", "b + p*ldb floats (32 contiguous floats each), instead of a packed panel."}}},
+		doc:     []string{"sgemmKernel14x32AVX512DB is sgemmKernel14x32AVX512 reading B in place: row p", "of the B micro-panel at b + p*ldb floats (32 contiguous floats each),", "instead of a packed panel."}}},
 	{emit: zmmKernel, label: "avx512pdb_", pmajor: true, directB: true, fn: goFunc{name: "sgemmKernel14x32AVX512PDB", params: kernelParams + ", ldb int",
 		asmNote: []string{pmajorNote, directBNote},
-		doc:     []string{"The \"PDB\" twin reads A p-major (as the \"P\" kernels) and B in place (as \"DB\")."}}},
+		doc:     []string{"sgemmKernel14x32AVX512PDB reads A p-major (as the P kernels) and B in place", "(as DB)."}}},
 }
 
 // aRow returns the address of A row i at byte offset off (0, 4, 8 or 12:

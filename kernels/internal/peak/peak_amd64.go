@@ -4,19 +4,21 @@
 
 package peak
 
-// FMAPeakZmm runs n iterations of 24 independent zmm FMAs: 768 FLOPs each.
+// FMAPeakZmm runs n iterations of 24 independent zmm FMAs: 768 FLOPs each
+// (AVX-512F only).
 //
 //go:noescape
 func FMAPeakZmm(n int)
 
-// FMAPeakYmm runs n iterations of 12 independent ymm FMAs: 192 FLOPs each.
+// FMAPeakYmm runs n iterations of 12 independent ymm FMAs: 192 FLOPs each
+// (AVX2 and FMA).
 //
 //go:noescape
 func FMAPeakYmm(n int)
 
 // FMALoadPeakZmm is FMAPeakZmm with the AVX-512 micro-kernel's loads added:
 // per iteration two zmm loads from b (32 floats) and twelve broadcasts from a
-// (12 floats), all L1 hits, feeding the 24 FMAs (768 FLOPs).
+// (12 floats), all L1 hits, feeding the 24 FMAs (768 FLOPs). AVX-512F only.
 //
 //go:noescape
 func FMALoadPeakZmm(n int, b, a *float32)
