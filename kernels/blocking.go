@@ -223,8 +223,9 @@ func (j *gemmJob) nextPanelLines(i0, rows, p0, kc int) panelLines {
 
 // planShares hands out the consecutive shares of a panelLines, one per
 // kernel call, without integer divisions (eight of them per call cost a few
-// hundred cycles, 2–3 % of a kernel call at kc = 576). Share q covers
-// lines [q·per, min((q+1)·per, total)) with per = ⌈total/calls⌉.
+// hundred cycles, a visible share of a kernel call; BenchmarkMicroKernel).
+// Share q covers lines [q·per, min((q+1)·per, total)) with
+// per = ⌈total/calls⌉.
 type planShares struct {
 	pl              panelLines
 	total, per      int // lines in all, lines per share
@@ -337,17 +338,19 @@ func (j *gemmJob) directB(rows, cols, kc, nc int) bool {
 	}
 	// Reading in place saves packing, one pass over B per worker, but each
 	// of the (m1-m0)/MR A micro-panels then reads strided B rows: it pays
-	// only when few A micro-panels share a B panel. Measured (ExpAB-style
-	// alternation, 2 threads, ldb 2 KiB): 196 rows per worker +10 %, 392
-	// +0.5–4.6 %, 784 -2 %; and with ldb 8 KiB (16 lines per L2 set) -10 %.
+	// only when few A micro-panels share a B panel (up to directBRows rows
+	// per worker) and the B rows spread over the L2 sets (at ldb 8 KiB, 16
+	// lines per set, it loses): BenchmarkSgemm's 196x512x4608, in-place
+	// against packed in alternating runs.
 	if rows > directBRows {
 		return false
 	}
 	kc = min(kc, j.k)
 	if min(nc, cols) == j.ldb {
 		// Whole rows: the panel is one contiguous block (O(1) check).
-		// Measured on conv dKernel chunks (28×64×2016, B = dz): -9 % time
-		// in packing for none lost in the kernel.
+		// On conv dKernel chunks (28×64×2016, B = dz) this saves the
+		// packing time without slowing the kernel (BenchmarkConv2D,
+		// block1_conv1 backward).
 		return j.k*cols >= directBMinContiguous && (kc*j.ldb*4/64+l2Sets-1)/l2Sets <= directBSetLines
 	}
 	// Below directBMinFloats of B per worker, packing is cheap and cached,
@@ -409,9 +412,9 @@ func gcd(a, b int) int {
 // of packed: A not transposed, not from a RowSource, alpha == 1 (packing
 // would scale it), and a row stride that spreads the MR rows over the L1
 // sets well enough: at most directPerSet rows on one 64-byte set index (the
-// L1d is 12-way). Measured (same process, alternating): allowing 7 instead
-// of 4 lets 196x512x4608 (lda 18 KiB: 7 rows per set) skip packing, +2.5%
-// GFLOP/cpu-s; even 14 rows on one set (lda 8 KiB, 2048²) costs < 1%.
+// L1d is 12-way). 7 rather than 4 lets BenchmarkSgemm's 196x512x4608 (lda
+// 18 KiB: 7 rows per set) skip packing, which is faster there; even 14 rows
+// on one set (lda 8 KiB, 2048²) cost little.
 func (j *gemmJob) directA() bool {
 	if j.transA || j.rows != nil || j.alpha != 1 {
 		return false

@@ -123,9 +123,9 @@ const (
 	// flagNoCPrefetch: do not prefetch the C tile at entry (AVX-512). Set
 	// for the short calls of a Segments product (k < segmentNoCPrefetchK),
 	// where the 28 prefetches only hold the fill buffers the A and B loads
-	// need: VGG16 block1_conv1's forward (k = 27) runs 5–14 % faster
-	// (four alternating runs), while plain Sgemm calls with the same k are
-	// 15 % slower without the prefetch.
+	// need: VGG16 block1_conv1's forward (k = 27) runs faster without them
+	// (BenchmarkConv2D), while plain Sgemm calls with the same k are slower
+	// without the prefetch.
 	flagNoCPrefetch = 8
 )
 

@@ -52,9 +52,9 @@ const (
 // blockTilesFor picks T, the tiles per block: as many as fit in
 // workspaceBudget (α²·T·(cin+cout)·4 bytes), at most maxBlockTiles. With U
 // pre-packed, a GEMM of T rows costs no repacking, so T only has to be large
-// enough to keep the packed U panel busy in L2: measured on VGG16 batch-16
-// shapes (F4, 2 workers), T from 128 to 256 gives the same speed within the
-// noise (block3 ~500, block5 ~380 GFLOP/cpu-s), 64 is ~20% slower.
+// enough to keep the packed U panel busy in L2: on the batch-16 layers of
+// BenchmarkWinograd (F4, 2 workers, Plan.BlockTiles set) T from 128 to 256
+// runs at the same speed and 64 is slower.
 func blockTilesFor(alpha, cin, cout int) int {
 	t := min(maxBlockTiles, workspaceBudget/(4*alpha*alpha*(cin+cout)))
 	if t > blockTileStep {

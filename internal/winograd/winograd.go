@@ -75,12 +75,11 @@ const Default = F4
 
 // Choose picks the variant for a stride-1 3x3 'same' convolution of n
 // images of h×w, or ok = false when direct convolution (im2col/implicit
-// GEMM) should be used instead. Measured with U pre-packed (GFLOP/cpu-s,
-// effective, VGG16 shapes at 224, batch 1): F4 beats F2 from 49 tiles up
-// (block4: 413 vs 344) and loses at 16 (block5: 171 vs 261), where F2 (49
-// tiles) still beats im2col (155). Cin = 3 (the RGB layer) works too,
-// slowly (scalar channel tail), but still beats im2col. cin and cout are
-// not used yet.
+// GEMM) should be used instead. With U pre-packed, on VGG16 shapes at 224,
+// batch 1 (BenchmarkWinograd against BenchmarkIm2col): F4 beats F2 from 49
+// tiles up (block4) and loses at 16 (block5), where F2 (49 tiles) still
+// beats im2col. Cin = 3 (the RGB layer) works too, slowly (scalar channel
+// tail), but still beats im2col. cin and cout are not used yet.
 func Choose(n, h, w, cin, cout int) (v Variant, ok bool) {
 	tiles := func(m int) int { return n * ((h + m - 1) / m) * ((w + m - 1) / m) }
 	switch {
@@ -155,9 +154,9 @@ func NewPlan(kernel []float32, cin, cout int, v Variant) *Plan {
 
 // SetKernel points the plan at new (or updated) weights of the same shape;
 // call it after every weight update of a trainable layer. The transforms
-// are redone lazily by the next Forward/BackwardData (a 512x512 layer:
-// ~3.3 ms F2, ~6.6 ms F4 on one core, split over GOMAXPROCS). It panics on
-// a wrong length.
+// are redone lazily by the next Forward/BackwardData (milliseconds per core
+// for a 512x512 layer, split over GOMAXPROCS; BenchmarkKernelTransform).
+// It panics on a wrong length.
 func (p *Plan) SetKernel(kernel []float32) {
 	if len(kernel) != 9*p.cin*p.cout {
 		panic(fmt.Sprintf("winograd: kernel has %d floats, want 3·3·%d·%d = %d", len(kernel), p.cin, p.cout, 9*p.cin*p.cout))
