@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/nn"
@@ -91,108 +89,56 @@ func DescribeLayers(m *nn.Model) []Layer {
 	return ls
 }
 
-// LoadImages reads image files the way training read them (the dataset
-// package's decoding, RGB conversion and load-time resize to the spec's
-// input size with its interpolation), preprocesses them and returns them as
-// one batch (N, H, W, 3). Files that cannot be decoded are reported in bad
-// (path → reason) and left out; kept lists the paths of the batch's rows.
-//
-// Adapter note: the dataset package has no single-file loader yet, so the
-// files are linked into a temporary one-class folder read by
-// dataset.FromDirectory (sorted names keep the order).
+// LoadImages reads image files the way training read them
+// (dataset.LoadImage: the pipeline's decoding, colour conversion and
+// load-time resize to the spec's input size with its interpolation, then
+// the spec's preprocessing) and returns them as one batch (N, H, W, 3).
+// Files that cannot be used are reported in bad (path → reason) and left
+// out; kept lists the paths of the batch's rows. It is an error when no
+// file is usable.
 func LoadImages(ctx context.Context, spec *Spec, paths []string) (x *tensor.Tensor, kept []string, bad map[string]string, err error) {
-	tmp, err := os.MkdirTemp("", "gotransfer-predict-")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	defer os.RemoveAll(tmp)
-	class := filepath.Join(tmp, "images")
-	if err := os.Mkdir(class, 0o755); err != nil {
-		return nil, nil, nil, err
+	prep := spec.Preprocessing
+	opt := dataset.Options{
+		TargetSize:    [2]int{spec.InputShape[0], spec.InputShape[1]},
+		Interpolation: prep.Interpolation,
+		Preprocess: func(img []float32, _, _, _ int) {
+			if prep.Mode == "caffe" {
+				vgg.PreprocessPixels(img)
+				return
+			}
+			s := float32(prep.Scale)
+			for i := range img {
+				img[i] *= s
+			}
+		},
 	}
 	bad = map[string]string{}
-	link := map[string]string{} // link path → original
-	for i, p := range paths {
-		abs, err := filepath.Abs(p)
+	var rows []*tensor.Tensor
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, bad, err
+		}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			bad[p] = "is a folder"
+			continue
+		}
+		img, err := dataset.LoadImageContext(ctx, p, opt)
 		if err != nil {
 			bad[p] = err.Error()
 			continue
 		}
-		if st, err := os.Stat(abs); err != nil {
-			bad[p] = errors.Unwrap(err).Error()
-			continue
-		} else if st.IsDir() {
-			bad[p] = "is a folder"
-			continue
-		}
-		ext := strings.ToLower(filepath.Ext(p))
-		if ext == "" {
-			ext = ".img"
-		}
-		// Every name gets an accepted extension: the content decides the format.
-		name := filepath.Join(class, fmt.Sprintf("%08d%s", i, map[bool]string{true: ext, false: ".png"}[isListedExt(ext)]))
-		if err := os.Symlink(abs, name); err != nil {
-			return nil, nil, nil, err
-		}
-		link[name] = p
+		rows = append(rows, img)
+		kept = append(kept, p)
 	}
-	if len(link) == 0 {
+	if len(rows) == 0 {
 		return nil, nil, bad, errors.New("no readable image files")
 	}
-	prep := spec.Preprocessing
-	opt := dataset.Options{
-		TargetSize:    [2]int{spec.InputShape[0], spec.InputShape[1]},
-		ClassMode:     "sparse",
-		BatchSize:     len(link),
-		Interpolation: prep.Interpolation,
-		Log:           io.Discard,
-		Preprocess: func(img []float32, _, _, _ int) {
-			if prep.Mode == "caffe" {
-				vgg.PreprocessPixels(img)
-			} else {
-				s := float32(prep.Scale)
-				for i := range img {
-					img[i] *= s
-				}
-			}
-		},
+	per := rows[0].Size()
+	x = tensor.New(len(rows), spec.InputShape[0], spec.InputShape[1], spec.InputShape[2])
+	for i, r := range rows {
+		copy(x.Data[i*per:(i+1)*per], r.Data)
 	}
-	d, err := dataset.FromDirectory(tmp, opt)
-	if err != nil {
-		// Every file failed its header check.
-		for name, orig := range link {
-			bad[orig] = "not a readable image"
-			_ = name
-		}
-		return nil, nil, bad, errors.New("no readable image files")
-	}
-	for _, s := range d.Skipped() {
-		bad[link[s.Path]] = s.Reason
-	}
-	it := d.Epoch(ctx, 0)
-	defer it.Close()
-	b, err := it.Next()
-	if err != nil {
-		return nil, nil, bad, err
-	}
-	for _, s := range d.Skipped() {
-		bad[link[s.Path]] = s.Reason
-	}
-	for _, f := range b.Files {
-		kept = append(kept, link[f])
-	}
-	if len(kept) == 0 {
-		return nil, nil, bad, errors.New("no readable image files")
-	}
-	return b.X, kept, bad, nil
-}
-
-func isListedExt(ext string) bool {
-	switch ext {
-	case ".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".gif", ".webp":
-		return true
-	}
-	return false
+	return x, kept, bad, nil
 }
 
 // Predict runs net in inference mode in batches of 32 and returns the class

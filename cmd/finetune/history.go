@@ -145,7 +145,7 @@ func historyPNG(h []train.EpochLog, monitor string) ([]byte, error) {
 			}
 		}
 		if bestEpoch > 0 {
-			if err := marker(bestEpoch, bestColour, []vg.Length{vg.Points(1.5), vg.Points(2)}, "best epoch ("+monitor+")"); err != nil {
+			if err := marker(bestEpoch, bestColour, []vg.Length{vg.Points(3), vg.Points(2)}, "best epoch ("+monitor+")"); err != nil {
 				return nil, err
 			}
 		}
