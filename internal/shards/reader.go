@@ -2,7 +2,6 @@ package shards
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -177,7 +176,8 @@ func readManifest(path string) (*Manifest, error) {
 // Load reads every shard's files, checks each against its manifest (size,
 // SHA-256, shapes, row numbering, that each row's listing position belongs
 // to the shard, labels), and merges the rows in listing order. Errors name
-// the shard's file.
+// the shard's file. Memory: the merged features plus one shard's decoded
+// features at a time.
 func (s *Set) Load() (*Features, error) {
 	ref := s.Manifests[0]
 	per := 1
@@ -189,112 +189,147 @@ func (s *Set) Load() (*Features, error) {
 		total += m.Rows
 	}
 	f := &Features{Settings: ref.Settings, Listing: ref.Listing, Shape: append([]int{total}, ref.FeatureShape...)}
-	type part struct {
-		data []float32
-		rows []Row
-	}
-	parts := make([]part, len(s.Manifests))
+	name := func(i int, fs *FileSum) string { return filepath.Join(filepath.Dir(s.Paths[i]), fs.Name) }
+
+	// Pass 1: the small files (rows, labels, classes) of every shard.
+	rows := make([][]Row, len(s.Manifests))
 	for i, m := range s.Manifests {
-		dir := filepath.Dir(s.Paths[i])
-		name := func(fs *FileSum) string { return filepath.Join(dir, fs.Name) }
-		feats, err := readChecked(name(&m.Features), m.Features)
-		if err != nil {
+		var err error
+		if rows[i], err = s.readRows(i, name); err != nil {
 			return nil, err
-		}
-		a, err := npy.Decode(bytes.NewReader(feats), int64(len(feats)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name(&m.Features), err)
-		}
-		if !reflect.DeepEqual(a.Shape, append([]int{m.Rows}, m.FeatureShape...)) || a.F32 == nil || a.Descr != "<f4" {
-			return nil, fmt.Errorf("%s: array %s %v, manifest says float32 (%d, %v)", name(&m.Features), a.Descr, a.Shape, m.Rows, m.FeatureShape)
-		}
-		rb, err := readChecked(name(&m.Files), m.Files)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := DecodeRows(bytes.NewReader(rb))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name(&m.Files), err)
-		}
-		if len(rows) != m.Rows {
-			return nil, fmt.Errorf("%s: %d rows, manifest says %d", name(&m.Files), len(rows), m.Rows)
-		}
-		for r, row := range rows {
-			if row.Index%m.Shards != m.Shard || row.Index >= m.Listing.Files || (r > 0 && row.Index <= rows[r-1].Index) {
-				return nil, fmt.Errorf("%s: row %d has listing position %d, which is not shard %d/%d's next position", name(&m.Files), r, row.Index, m.Shard, m.Shards)
-			}
 		}
 		if m.Classes != nil {
-			cb, err := readChecked(name(m.Classes), *m.Classes)
+			classes, err := s.readLabels(i, name, rows[i])
 			if err != nil {
 				return nil, err
-			}
-			classes, err := DecodeClasses(bytes.NewReader(cb))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name(m.Classes), err)
 			}
 			if i == 0 {
 				f.Classes = classes
 			} else if !reflect.DeepEqual(classes, f.Classes) {
-				return nil, fmt.Errorf("%s: classes %q differ from shard 0's %q", name(m.Classes), classes, f.Classes)
-			}
-			if m.Labels == nil {
-				return nil, fmt.Errorf("%s: labelled shard without a labels file", s.Paths[i])
-			}
-			lb, err := readChecked(name(m.Labels), *m.Labels)
-			if err != nil {
-				return nil, err
-			}
-			la, err := npy.Decode(bytes.NewReader(lb), int64(len(lb)))
-			if err != nil || la.I64 == nil || len(la.I64) != len(rows) {
-				return nil, fmt.Errorf("%s: want %d int64 labels (%v)", name(m.Labels), len(rows), err)
-			}
-			for r := range rows {
-				if int64(rows[r].Label) != la.I64[r] || rows[r].Label < 0 || rows[r].Label >= len(classes) {
-					return nil, fmt.Errorf("%s: row %d label %d, file list says %d (%d classes)", name(m.Labels), r, la.I64[r], rows[r].Label, len(classes))
-				}
+				return nil, fmt.Errorf("%s: classes %q differ from shard 0's %q", name(i, m.Classes), classes, f.Classes)
 			}
 		}
-		parts[i] = part{a.F32, rows}
 		f.Skipped = append(f.Skipped, m.Skipped...)
 	}
+
 	// Shard i holds positions ≡ i (mod N) in increasing order, so listing
-	// order takes rows from the shards round-robin by position.
-	f.Data = make([]float32, 0, total*per)
+	// order takes rows from the shards round-robin by position; dest[i][k]
+	// is the merged row of shard i's row k.
 	f.Rows = make([]Row, 0, total)
-	next := make([]int, len(parts))
+	dest := make([][]int, len(rows))
 	for pos := 0; pos < ref.Listing.Files; pos++ {
-		sh := pos % len(parts)
-		p := parts[sh]
-		if k := next[sh]; k < len(p.rows) && p.rows[k].Index == pos {
-			f.Rows = append(f.Rows, p.rows[k])
-			f.Data = append(f.Data, p.data[k*per:(k+1)*per]...)
-			next[sh]++
+		sh := pos % len(rows)
+		if k := len(dest[sh]); k < len(rows[sh]) && rows[sh][k].Index == pos {
+			dest[sh] = append(dest[sh], len(f.Rows))
+			f.Rows = append(f.Rows, rows[sh][k])
+		}
+	}
+
+	// Pass 2: each shard's features, scattered into place.
+	f.Data = make([]float32, total*per)
+	for i, m := range s.Manifests {
+		var a *npy.Array
+		err := readVerified(name(i, &m.Features), m.Features, func(r io.Reader) (err error) {
+			a, err = npy.Decode(r, m.Features.Bytes)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !reflect.DeepEqual(a.Shape, append([]int{m.Rows}, m.FeatureShape...)) || a.F32 == nil || a.Descr != "<f4" {
+			return nil, fmt.Errorf("%s: array %s %v, manifest says float32 (%d, %v)", name(i, &m.Features), a.Descr, a.Shape, m.Rows, m.FeatureShape)
+		}
+		for k, d := range dest[i] {
+			copy(f.Data[d*per:(d+1)*per], a.F32[k*per:(k+1)*per])
 		}
 	}
 	sort.Slice(f.Skipped, func(a, b int) bool { return f.Skipped[a].Index < f.Skipped[b].Index })
 	return f, nil
 }
 
-// readChecked reads a shard file and checks its size and SHA-256 against
-// the manifest (before anything is decoded from it).
-func readChecked(path string, want FileSum) ([]byte, error) {
-	st, err := os.Stat(path)
+// readRows reads and checks shard i's file list.
+func (s *Set) readRows(i int, name func(int, *FileSum) string) ([]Row, error) {
+	m := s.Manifests[i]
+	var rows []Row
+	err := readVerified(name(i, &m.Files), m.Files, func(r io.Reader) (err error) {
+		rows, err = DecodeRows(r)
+		return err
+	})
 	if err != nil {
 		return nil, err
+	}
+	if len(rows) != m.Rows {
+		return nil, fmt.Errorf("%s: %d rows, manifest says %d", name(i, &m.Files), len(rows), m.Rows)
+	}
+	for r, row := range rows {
+		if row.Index%m.Shards != m.Shard || row.Index < 0 || row.Index >= m.Listing.Files || (r > 0 && row.Index <= rows[r-1].Index) {
+			return nil, fmt.Errorf("%s: row %d has listing position %d, which is not shard %d/%d's next position", name(i, &m.Files), r, row.Index, m.Shard, m.Shards)
+		}
+	}
+	return rows, nil
+}
+
+// readLabels reads shard i's classes and labels and checks the labels
+// against the file list's.
+func (s *Set) readLabels(i int, name func(int, *FileSum) string, rows []Row) ([]string, error) {
+	m := s.Manifests[i]
+	var classes []string
+	err := readVerified(name(i, m.Classes), *m.Classes, func(r io.Reader) (err error) {
+		classes, err = DecodeClasses(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if m.Labels == nil {
+		return nil, fmt.Errorf("%s: labelled shard without a labels file", s.Paths[i])
+	}
+	var la *npy.Array
+	err = readVerified(name(i, m.Labels), *m.Labels, func(r io.Reader) (err error) {
+		la, err = npy.Decode(r, m.Labels.Bytes)
+		return err
+	})
+	if err != nil || la.I64 == nil || len(la.I64) != len(rows) {
+		return nil, fmt.Errorf("%s: want %d int64 labels (%v)", name(i, m.Labels), len(rows), err)
+	}
+	for r := range rows {
+		if int64(rows[r].Label) != la.I64[r] || rows[r].Label < 0 || rows[r].Label >= len(classes) {
+			return nil, fmt.Errorf("%s: row %d label %d, file list says %d (%d classes)", name(i, m.Labels), r, la.I64[r], rows[r].Label, len(classes))
+		}
+	}
+	return classes, nil
+}
+
+// readVerified streams a shard file through decode while hashing it, then
+// checks its size and SHA-256 against the manifest: a file changed after
+// its run is refused, whatever decode made of it (decoders are bounded by
+// the size they are given, so a bad file costs no more than a good one).
+func readVerified(path string, want FileSum, decode func(io.Reader) error) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
 	}
 	if st.Size() != want.Bytes {
-		return nil, fmt.Errorf("%s: %d bytes, its manifest says %d: the file changed after its run (an interrupted re-run?); re-run this shard", path, st.Size(), want.Bytes)
+		return fmt.Errorf("%s: %d bytes, its manifest says %d: the file changed after its run (an interrupted re-run?); re-run this shard", path, st.Size(), want.Bytes)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	h := sha256.New()
+	br := bufio.NewReaderSize(fh, 1<<20)
+	derr := decode(io.TeeReader(br, h))
+	if _, err := io.Copy(h, br); err != nil { // hash whatever decode left unread
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	sum := sha256.Sum256(b)
-	if hex.EncodeToString(sum[:]) != want.SHA256 {
-		return nil, fmt.Errorf("%s: SHA-256 differs from its manifest: the file changed after its run (an interrupted re-run?); re-run this shard", path)
+	if hex.EncodeToString(h.Sum(nil)) != want.SHA256 {
+		return fmt.Errorf("%s: SHA-256 differs from its manifest: the file changed after its run (an interrupted re-run?); re-run this shard", path)
 	}
-	return b, nil
+	if derr != nil {
+		return fmt.Errorf("%s: %w", path, derr)
+	}
+	return nil
 }
 
 // DecodeRows reads a _files.jsonl file (see encodeRows); rows without a
