@@ -5,6 +5,7 @@
 #include "textflag.h"
 
 // Packing of B panels and transposed A and B micro-panels (layouts in pack.go).
+// The generator, kernels/internal/asmgen/pack.go, explains each routine.
 
 // func packBPanels32(dst, src *float32, ldb, kc, panels int)
 TEXT ·packBPanels32(SB), NOSPLIT, $0-40

@@ -6,6 +6,7 @@
 
 // SGEMM micro-kernels: one MR×NR tile of C per call (see microKernel in
 // kernels.go and the layouts in pack.go).
+// The generator, kernels/internal/asmgen/sgemm.go, explains each routine.
 
 // func sgemmKernel14x32AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, bias *float32, flags int, aux *kernelAux)
 TEXT ·sgemmKernel14x32AVX512(SB), NOSPLIT, $0-80

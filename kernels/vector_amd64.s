@@ -7,6 +7,7 @@
 // AVX2 small kernels. Each runs 32 floats (4 ymm) per iteration, then 8,
 // then a scalar tail; the Go wrappers in vector.go have checked lengths.
 // Then the AVX-512 ReLU bit masks, 16 floats per mask word.
+// The generator, kernels/internal/asmgen/vector.go, explains each routine.
 
 // func axpyAVX2(alpha float32, x, y []float32)
 // y[i] += alpha·x[i], i < len(x)

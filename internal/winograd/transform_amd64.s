@@ -7,6 +7,7 @@
 // AVX-512 Winograd transforms, 16 channels per zmm register. See
 // transform.go for the Go twins, the math and the layouts. Strides arrive in
 // floats and are turned into bytes.
+// The generator, kernels/internal/asmgen/winograd.go, explains each routine.
 
 DATA winoConst<>+0(SB)/4, $0x40800000 // 4
 DATA winoConst<>+4(SB)/4, $0x40a00000 // 5

@@ -20,8 +20,8 @@ func (a *asm) op(format string, args ...any) {
 // label writes a jump target.
 func (a *asm) label(name string) { fmt.Fprintf(&a.b, "%s:\n", name) }
 
-// comment writes one or more lines as // comments (tabs for indented
-// lines inside a function, none at the top level).
+// comment writes lines as top-level // comments (an empty line gives a
+// bare //). Comments inside a function body go through op("// ...").
 func (a *asm) comment(lines ...string) {
 	for _, l := range lines {
 		if l == "" {

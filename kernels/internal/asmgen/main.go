@@ -36,6 +36,7 @@ type unit struct {
 	declPath string   // the Go file declaring its functions
 	stubPath string   // "" or the Go file of stubs for !amd64 || purego
 	pkg      string   // Go package name
+	src      string   // the generator file that writes it, in this directory
 	intro    []string // comment at the top of the .s file
 	declDoc  []string // comment at the top of the Go declarations
 	emit     func(a *asm)
@@ -43,7 +44,7 @@ type unit struct {
 
 var units = []unit{
 	{
-		asmPath: "sgemm_amd64.s", declPath: "sgemm_amd64.go", pkg: "kernels",
+		asmPath: "sgemm_amd64.s", declPath: "sgemm_amd64.go", pkg: "kernels", src: "sgemm.go",
 		intro:   []string{"SGEMM micro-kernels: one MR×NR tile of C per call (see microKernel in", "kernels.go and the layouts in pack.go)."},
 		declDoc: []string{"Assembly micro-kernels (sgemm_amd64.s). The packed layouts are described in", "pack.go; k counts packed columns of A."},
 		emit: func(a *asm) {
@@ -53,7 +54,7 @@ var units = []unit{
 		},
 	},
 	{
-		asmPath: "vector_amd64.s", declPath: "vector_amd64.go", pkg: "kernels",
+		asmPath: "vector_amd64.s", declPath: "vector_amd64.go", pkg: "kernels", src: "vector.go",
 		intro:   []string{"AVX2 small kernels. Each runs 32 floats (4 ymm) per iteration, then 8,", "then a scalar tail; the Go wrappers in vector.go have checked lengths.", "Then the AVX-512 ReLU bit masks, 16 floats per mask word."},
 		declDoc: []string{"Small kernels (vector_amd64.s); callers have checked the lengths. The", "AVX-512 ReLU bit masks see whole 16-float groups: reluMaskAVX512 writes", "len(y)/16 words, reluBackwardMaskAVX512 reads len(dx)/16."},
 		emit: func(a *asm) {
@@ -68,7 +69,7 @@ var units = []unit{
 		},
 	},
 	{
-		asmPath: "pack_amd64.s", declPath: "pack_amd64.go", pkg: "kernels",
+		asmPath: "pack_amd64.s", declPath: "pack_amd64.go", pkg: "kernels", src: "pack.go",
 		intro:   []string{"Packing of B panels and transposed A and B micro-panels (layouts in pack.go)."},
 		declDoc: []string{"Packing routines (pack_amd64.s); Go twins in pack.go."},
 		emit: func(a *asm) {
@@ -82,7 +83,7 @@ var units = []unit{
 		},
 	},
 	{
-		asmPath: "internal/peak/peak_amd64.s", declPath: "internal/peak/peak_amd64.go", pkg: "peak",
+		asmPath: "internal/peak/peak_amd64.s", declPath: "internal/peak/peak_amd64.go", pkg: "peak", src: "peak.go",
 		intro: []string{"Peak-FMA loops for benchmarks: independent FMA chains without memory", "traffic (FMALoadPeakZmm adds the AVX-512 micro-kernel's L1 loads)."},
 		emit: func(a *asm) {
 			for _, p := range fmaPeaks {
@@ -93,7 +94,7 @@ var units = []unit{
 	},
 	{
 		asmPath: "../internal/winograd/transform_amd64.s", declPath: "../internal/winograd/transform_amd64.go",
-		stubPath: "../internal/winograd/transform_other.go", pkg: "winograd",
+		stubPath: "../internal/winograd/transform_other.go", pkg: "winograd", src: "winograd.go",
 		intro:   []string{"AVX-512 Winograd transforms, 16 channels per zmm register. See", "transform.go for the Go twins, the math and the layouts. Strides arrive in", "floats and are turned into bytes."},
 		declDoc: []string{"The AVX-512 transforms process nc channels (a multiple of 16, > 0), 16 per", "zmm register. Strides are in floats; the layouts are those of the Go twins", "(transform.go). The output routines add bias[c] and clamp below at floor", "(0 for ReLU, -Inf for none; NaN propagates)."},
 		emit: func(a *asm) {
@@ -119,6 +120,7 @@ func generate() (map[string][]byte, error) {
 		for _, l := range u.intro {
 			fmt.Fprintf(&s, "// %s\n", l)
 		}
+		fmt.Fprintf(&s, "// The generator, kernels/internal/asmgen/%s, explains each routine.\n", u.src)
 		s.WriteString("\n")
 		s.WriteString(strings.TrimRight(a.b.String(), "\n") + "\n")
 		files[u.asmPath] = s.Bytes()

@@ -6,6 +6,7 @@
 
 // Peak-FMA loops for benchmarks: independent FMA chains without memory
 // traffic (FMALoadPeakZmm adds the AVX-512 micro-kernel's L1 loads).
+// The generator, kernels/internal/asmgen/peak.go, explains each routine.
 
 // func FMAPeakZmm(n int)
 TEXT ·FMAPeakZmm(SB), NOSPLIT, $0-8
