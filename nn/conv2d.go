@@ -50,7 +50,7 @@ type Conv2D struct {
 	maskOK bool           // the forward recorded mask for this y
 	xShape tensor.Shape   // input shape; nil when no backward state is kept
 	shape  tensor.Shape   // storage for xShape
-	geom   convGeom       // geometry of the kept call
+	geom   convGeom       // geometry of the last Forward
 	plan   convPlan       // algorithms of the last Forward (conv_algorithms.go)
 
 	algs [numConvAlgs]convAlgorithm // the algorithms used so far, each with its scratch

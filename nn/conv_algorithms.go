@@ -41,13 +41,21 @@ func validAlgorithm(a string) bool {
 
 // convOverride is GOTRANSFER_CONV; it panics on first use when invalid.
 var convOverride = sync.OnceValue(func() string {
-	v := os.Getenv("GOTRANSFER_CONV")
-	if !validAlgorithm(v) {
-		panic(fmt.Sprintf("nn: environment variable GOTRANSFER_CONV=%q is not a convolution algorithm: want one of %s",
-			v, strings.Join(convNames, ", ")))
+	v, err := parseConvEnv(os.Getenv("GOTRANSFER_CONV"))
+	if err != nil {
+		panic("nn: " + err.Error())
 	}
 	return v
 })
+
+// parseConvEnv checks a GOTRANSFER_CONV value ("" means unset).
+func parseConvEnv(v string) (string, error) {
+	if !validAlgorithm(v) {
+		return "", fmt.Errorf("environment variable GOTRANSFER_CONV=%q is not a convolution algorithm: want one of %s",
+			v, strings.Join(convNames, ", "))
+	}
+	return v, nil
+}
 
 // convThresholds holds every tuning number of the decision table and of the
 // algorithms. defaultConvThresholds gives the measured values; a layer keeps
@@ -190,36 +198,36 @@ func (k *convCase) transposedOK() bool {
 }
 
 // The decision table. Rows are tried top to bottom; M = n·OH·OW output
-// pixels, K = kh·kw·cin, th = convThresholds.
+// pixels, K = kh·kw·cin; the thresholds are convThresholds fields.
 //
-//	forward          when (auto)                                                 forced by
-//	reference        never                                                       reference
-//	winograd         winogradOK, cin ≥ winogradMinCin, winograd.Choose(batch) ok  winograd (F2 if Choose declines)
-//	pointwise        pointwiseOK                                                 pointwise
-//	thin             undilated columns, K ≤ thinMaxK                             thin (any K)
-//	implicit-gemm    every other geometry                                        implicit-gemm, toeplitz
+//	forward        runs when (auto)                                       forced by
+//	reference      never                                                  reference (every geometry)
+//	winograd       winogradOK, cin ≥ winogradMinCin, winograd.Choose ok   winograd (F2 if Choose declines)
+//	               (Choose counts tiles over the whole batch)
+//	pointwise      pointwiseOK                                            pointwise
+//	thin           undilated columns, K ≤ thinMaxK                        thin (undilated columns, any K)
+//	implicit-gemm  every other geometry                                   implicit-gemm, toeplitz (every geometry)
 //
-//	backward         when (auto)
-//	reference        the forward was reference
-//	thin, fused      undilated columns, K ≤ thinMaxK, stride 1 (whatever the forward; forced thin: any K)
-//	thin, split      the forward was thin: dKernel stacked, dx col2im
-//	split            mask and dBias, then one dKernel and one dx step:
+//	backward       runs when
+//	reference      the forward is reference
+//	thin           undilated columns, K ≤ thinMaxK, stride 1 (fused, whatever the forward);
+//	               the forward is thin (fused for stride 1, else stacked dKernel and col2im dx)
+//	pointwise      the forward is pointwise: dKernel = xᵀ·dz, dx = dz·kernelᵀ
+//	winograd       the forward is winograd: dKernel step below, dx by Winograd
+//	implicit-gemm  the forward is implicit-gemm: dKernel and dx steps below
 //
-//	dKernel step     when
-//	pointwise        the forward was pointwise
-//	toeplitz         toeplitzOK, M ≥ kernelGradMinPixelsPerK·K (forced toeplitz: toeplitzOK)
-//	transposed       M ≥ kernelGradMinPixelsPerK·K, K ≥ transposedGradMinK
-//	tiles            otherwise
+//	dKernel step   runs when
+//	toeplitz       toeplitzOK, M ≥ kernelGradMinPixelsPerK·K, not forced implicit-gemm (forced toeplitz: toeplitzOK)
+//	transposed     M ≥ kernelGradMinPixelsPerK·K, K ≥ transposedGradMinK
+//	tiles          otherwise
 //
-//	dx step          when
-//	pointwise        the forward was pointwise
-//	winograd         the forward was winograd
-//	transposed       transposedOK, cin ≥ transposedDxMinCin, M·K > transposedDxMinPatch or M ≥ transposedDxMinPixelsPerK·K
-//	thin gather      stride 1, K ≤ thinMaxK (columns dilated: else the backward is thin, fused)
-//	col2im           otherwise
+//	dx step        runs when
+//	transposed     transposedOK, cin ≥ transposedDxMinCin, M·K > transposedDxMinPatch or M ≥ transposedDxMinPixelsPerK·K
+//	thin gather    stride 1, K ≤ thinMaxK, not forced implicit-gemm or toeplitz (columns dilated, else the backward is thin)
+//	col2im         otherwise
 //
 // direct is auto without the winograd row; a forced name that the geometry
-// does not allow falls back to direct.
+// does not allow runs as direct. No row depends on the kernel level today.
 func chooseConv(k convCase, name string, th *convThresholds) convPlan {
 	M, K := k.n*k.gh.out*k.gw.out, k.kh*k.kw*k.cin
 	thinGeom := k.gw.dilation == 1

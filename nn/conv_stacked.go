@@ -15,7 +15,8 @@ import (
 // itself (one micro-kernel call per kernel row, k = 9). Instead the input
 // is re-laid out so that every patch row is contiguous (whole for the
 // strided dKernel, per band of output rows by the forward pass and per
-// chunk of pixels by thinBackward, see conv_stacked_band.go):
+// chunk of pixels by the fused backward, see conv_stacked_band.go and
+// conv_thin_backward.go):
 //
 //	xs[n, oh, q, i·C + c] = x[n, oh·sh − pt + i·dh, q − pl, c]   (0 outside the image)
 //
@@ -248,7 +249,7 @@ func permuteKernel(wp, w []float32, kh, kw, cin, cout int, toStacked bool) {
 const stackedKernelTile = 2048
 
 // stackedKernelGrad sets dKernel = Aᵀ·dz, (K × M)·(M × cout), with the
-// patch rows taken from c.stk (already stacked from x): the pixels are
+// patch rows taken from t.stk (already stacked from x): the pixels are
 // split across the cores, each copying its patch rows, tile by tile, into
 // an L2-sized K-wide tile (contiguous copies, no index arithmetic per tap)
 // and accumulating tileᵀ·dz into its own partial dKernel (rows in (j, i, c)
@@ -315,7 +316,7 @@ func (g stackedGrad) runRange(worker, lo, hi int) {
 	}
 }
 
-// thinInputGradient sets dx (N, H, W, cin), zeroed by the caller, for a
+// inputGradient sets dx (N, H, W, cin), zeroed by the caller, for a
 // stride-1 convolution with a short K. The patch gradients
 //
 //	dP = dz · kernelᵀ        (M × K), computed Kp = roundUp(K, 32) wide
@@ -349,7 +350,7 @@ func (d *thinGatherDx) inputGradient(c *Conv2D, cg *convGeom, dz, dx []float32) 
 	g.dx, g.tile = nil, nil
 }
 
-// thinGather is one thinInputGradient tile being gathered into dx.
+// thinGather is one dP tile being gathered into dx.
 type thinGather struct {
 	dx, tile        []float32 // tile: dP of output rows [R0, R1), Kp wide
 	R0, R1, Q0      int       // output rows of the tile; first dx row (n·H + ih) of the range

@@ -8,14 +8,14 @@ import (
 	"github.com/gotransfer/gotransfer/tensor"
 )
 
-// fusedBackward is the thin algorithm's backward for stride 1. The output rows are split across the cores in
-// contiguous ranges; each core walks its range in chunks of whole output
-// rows (about stackedKernelTile pixels, so a chunk's dz and dP stay in L2)
+// fusedBackward is the thin algorithm's backward for stride 1. The output
+// rows are split across the cores in contiguous ranges; each core walks its
+// range in chunks of whole output rows (about stackedKernelTile pixels, so a chunk's dz and dP stay in L2)
 // and does, per chunk, everything that reads dz:
 //
 //	dz chunk = dy ⊙ [y > 0]                           (ReLU fused, [y > 0] from the forward's bit mask; else dy itself)
 //	[dKernel; dBias] partial += tileᵀ · dz chunk        (tile: the chunk's stacked patch rows, then a 1)
-//	dP chunk = dz chunk · kernelᵀ                       (Kp wide, as thinInputGradient)
+//	dP chunk = dz chunk · kernelᵀ                       (Kp wide, as thinGatherDx)
 //	dx rows the chunk reaches += its dP taps           (thinGather.addRow)
 //
 // so neither dz nor dP is ever written to memory and read back. The column
@@ -93,7 +93,7 @@ func (t *thinConv) fusedBackward(c *Conv2D, g *convGeom, dy, db []float32, wantW
 	return dxT
 }
 
-// thinFused is the running thinBackward call, shared by the cores.
+// thinFused is the running fusedBackward call, shared by the cores.
 type thinFused struct {
 	t         *thinConv
 	c         *Conv2D

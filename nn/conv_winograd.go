@@ -19,7 +19,7 @@ type winogradConv struct {
 }
 
 func (a *winogradConv) forward(c *Conv2D, g *convGeom, x, y []float32, _ bool) bool {
-	a.plan(c, c.plan.wino).Forward(x, g.N, g.H, g.W, c.bias(), c.opt.ReLU, y)
+	a.transform(c, c.plan.wino).Forward(x, g.N, g.H, g.W, c.bias(), c.opt.ReLU, y)
 	return false
 }
 
@@ -33,7 +33,7 @@ func (a *winogradConv) backward(c *Conv2D, g *convGeom, dy []float32, wantW bool
 	}
 	// dx is the 'same' 3x3 convolution of dz with the flipped, transposed kernel.
 	dx, _ := c.gradInput(c.xShape)
-	a.plan(c, c.plan.wino).BackwardData(dz, g.N, g.H, g.W, dx.Data)
+	a.transform(c, c.plan.wino).BackwardData(dz, g.N, g.H, g.W, dx.Data)
 	return dx
 }
 
@@ -108,9 +108,9 @@ func fingerprint(w []float32) uint64 {
 	return h
 }
 
-// plan returns the plan for layer c's shape and v, holding the transform
+// transform returns the plan for layer c's shape and v, holding the transform
 // of its current kernel: the Model's shared one, else the layer's own.
-func (a *winogradConv) plan(c *Conv2D, v winograd.Variant) *winograd.Plan {
+func (a *winogradConv) transform(c *Conv2D, v winograd.Variant) *winograd.Plan {
 	var ps *winoPlans
 	if c.shared != nil {
 		ps = &c.shared.wino
