@@ -150,7 +150,9 @@ func (f *File) openDataset(addr uint64, path string) (*Dataset, error) {
 	if h.find(msgExternal) != nil {
 		return nil, f.errorf(ErrUnsupported, path, "external data storage")
 	}
-	d.fill = f.parseFill(h, d.dt.size)
+	if d.fill, err = f.parseFill(h, d.dt.size, path); err != nil {
+		return nil, err
+	}
 	if err := d.checkStorage(bytes); err != nil {
 		return nil, err
 	}
@@ -259,41 +261,57 @@ func (f *File) parseLayout(b []byte, rank int, path string) (layout, error) {
 	return l, nil
 }
 
-// parseFill returns the dataset's fill value if one is defined with the element size, else nil.
-func (f *File) parseFill(h *objectHeader, size int) []byte {
+// parseFill returns the dataset's fill value if one is defined with the
+// element size, else nil. A fill value message that libhdf5 refuses when it
+// opens the dataset (unknown version, a value overrunning the message) is
+// an error.
+func (f *File) parseFill(h *objectHeader, size int, path string) ([]byte, error) {
+	value := func(c *cursor) ([]byte, error) {
+		n := uint64(c.u32())
+		if c.err != nil || n > uint64(c.remaining()) {
+			return nil, f.errorf(ErrCorrupt, path, "fill value of %d bytes exceeds its message", n)
+		}
+		v := c.bytes(int(n))
+		if int(n) != size {
+			return nil, nil
+		}
+		return v, nil
+	}
 	if m := h.find(msgFill); m != nil {
 		c := newCursor(m.data, f)
-		switch c.u8() {
+		switch v := c.u8(); v {
 		case 1, 2:
-			c.u8()
-			c.u8()
+			c.u8() // space allocation time
+			c.u8() // fill value write time
 			defined := c.u8()
+			if c.err != nil {
+				return nil, f.errorf(ErrCorrupt, path, "fill value message: %v", c.err)
+			}
+			if v == 2 && defined == 0 {
+				return nil, nil
+			}
+			fill, err := value(c)
 			if defined == 0 {
-				return nil
+				fill = nil
 			}
+			return fill, err
 		case 3:
-			if c.u8()&0x20 == 0 {
-				return nil
+			flags := c.u8()
+			if c.err != nil {
+				return nil, f.errorf(ErrCorrupt, path, "fill value message: %v", c.err)
 			}
+			if flags&0x20 == 0 {
+				return nil, nil
+			}
+			return value(c)
 		default:
-			return nil
+			return nil, f.errorf(ErrCorrupt, path, "fill value message version %d", v)
 		}
-		if n := int(c.u32()); n == size {
-			if v := c.bytes(n); c.err == nil {
-				return v
-			}
-		}
-		return nil
 	}
 	if m := h.find(msgFillOld); m != nil {
-		c := newCursor(m.data, f)
-		if n := int(c.u32()); n == size {
-			if v := c.bytes(n); c.err == nil {
-				return v
-			}
-		}
+		return value(newCursor(m.data, f))
 	}
-	return nil
+	return nil, nil
 }
 
 // readRaw returns the whole dataset as raw element bytes in row-major order.
@@ -397,11 +415,45 @@ func (d *Dataset) readChunked(total uint64) ([]byte, error) {
 	if d.layout.version < 4 {
 		rank := len(d.ds.dims)
 		keySize := 8 + 8*(rank+1)
-		err = f.walkBTreeV1(d.layout.addr, 1, keySize, d.path, func(key []byte, child uint64) error {
+		// Key: chunk size, filter mask, then the chunk's offset in each
+		// dimension and a 0 for the element; keys order by offset.
+		offsets := func(key []byte) []uint64 {
+			c := newCursor(key[8:], f)
+			o := make([]uint64, rank+1)
+			for k := range o {
+				o[k] = c.u64()
+			}
+			return o
+		}
+		cmp := func(a, b []byte) (int, error) {
+			x, y := offsets(a), offsets(b)
+			for k := range x {
+				if x[k] != y[k] {
+					if x[k] < y[k] {
+						return -1, nil
+					}
+					return 1, nil
+				}
+			}
+			return 0, nil
+		}
+		err = f.walkBTreeV1(d.layout.addr, 1, keySize, d.path, cmp, func(key, lo, hi []byte, child uint64) error {
+			// A lookup finds this chunk only if lo <= its offset < hi.
+			if r, _ := cmp(lo, key); r > 0 {
+				return f.errorf(ErrCorrupt, d.path, "chunk B-tree: chunk at %v lies outside its node's key range", offsets(key)[:rank])
+			}
+			if r, _ := cmp(key, hi); r >= 0 {
+				return f.errorf(ErrCorrupt, d.path, "chunk B-tree: chunk at %v lies outside its node's key range", offsets(key)[:rank])
+			}
 			c := newCursor(key, f)
 			rec := chunkRecord{size: uint64(c.u32()), mask: c.u32(), addr: child}
-			for k := 0; k < rank; k++ {
-				rec.offset = append(rec.offset, c.u64())
+			rec.offset = offsets(key)[:rank]
+			// libhdf5 looks chunks up at multiples of the chunk size; a
+			// chunk stored elsewhere is never found (its data is not read).
+			for k, o := range rec.offset {
+				if o%d.layout.chunk[k] != 0 {
+					return f.errorf(ErrCorrupt, d.path, "chunk offset %v is not a multiple of the chunk shape %v", rec.offset, d.layout.chunk)
+				}
 			}
 			return visit(rec)
 		})

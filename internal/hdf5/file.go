@@ -196,7 +196,7 @@ func (f *File) readSuperblock() error {
 		return err
 	}
 	c := &cursor{b: head, off: 8}
-	ext := undefAddr
+	ext, eof := undefAddr, undefAddr
 	f.superVersion = int(c.u8())
 	switch f.superVersion {
 	case 0, 1:
@@ -219,7 +219,7 @@ func (f *File) readSuperblock() error {
 		c.o, c.l = f.offsetSize, f.lengthSize
 		f.base = c.addr()
 		c.addr() // free-space info address
-		c.addr() // end of file address
+		eof = c.addr()
 		c.addr() // driver information block address
 		// Root group symbol table entry.
 		c.addr() // link name offset
@@ -233,7 +233,7 @@ func (f *File) readSuperblock() error {
 		c.o, c.l = f.offsetSize, f.lengthSize
 		f.base = c.addr()
 		ext = c.addr() // superblock extension address
-		c.addr()       // end of file address
+		eof = c.addr()
 		f.rootAddr = c.addr()
 		if c.err == nil {
 			if err := f.checkSum(head, c.off, "/", "superblock", uint64(at)); err != nil {
@@ -254,6 +254,11 @@ func (f *File) readSuperblock() error {
 	}
 	if f.rootAddr == undefAddr {
 		return f.errorf(ErrCorrupt, "/", "root group address is undefined")
+	}
+	// libhdf5 refuses a file shorter than the end-of-file address its
+	// superblock records ("truncated file").
+	if end := eof + f.base; eof == undefAddr || end < eof || end > uint64(f.size) {
+		return f.errorf(ErrCorrupt, "/", "truncated file: the superblock says it ends at byte %d, the file has %d bytes", end, f.size)
 	}
 	if ext != undefAddr {
 		// libhdf5 reads the extension (an object header) when it opens the

@@ -112,3 +112,42 @@ func FuzzOpen(f *testing.F) {
 		walkAll(file, 1000)
 	})
 }
+
+// FuzzMutatedWeights applies a fuzzed edit (up to 16 bytes written at an
+// offset, then an optional cut) to one of three h5py-written Keras weight
+// files (version-1 headers; libver='latest' with checksums and gzip chunks;
+// Keras 3) and reads every weight as Keras does. Random bytes rarely get
+// past the superblock; edits of real files reach the deep structures. It
+// must never panic, hang or allocate without bound (the values of accepted
+// files are checked against h5py by TestHostileWeightFiles).
+func FuzzMutatedWeights(f *testing.F) {
+	names := []string{"vgg16_notop_w16_tfkeras.h5", "vgg16_notop_w16_gzip_latest.h5", "vgg16_notop_w16_keras3.h5"}
+	var bases [][]byte
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join("../../vgg/testdata", n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		bases = append(bases, b)
+	}
+	f.Add(uint8(0), uint32(800), []byte{0xff}, uint32(0))
+	f.Add(uint8(1), uint32(48), []byte{0x01, 0x02}, uint32(0))
+	f.Add(uint8(2), uint32(1400), []byte{0, 0, 0, 1}, uint32(200000))
+	f.Fuzz(func(t *testing.T, which uint8, off uint32, val []byte, cut uint32) {
+		base := bases[int(which)%len(bases)]
+		b := append([]byte(nil), base...)
+		if len(val) > 16 {
+			val = val[:16]
+		}
+		o := int(off) % len(b)
+		copy(b[o:], val)
+		if cut > 0 && int(cut) < len(b) {
+			b = b[:cut]
+		}
+		file, err := OpenReaderAt(bytes.NewReader(b), int64(len(b)), "fuzz.h5")
+		if err != nil {
+			return
+		}
+		KerasDigest(file)
+	})
+}

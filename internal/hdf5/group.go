@@ -208,11 +208,49 @@ func (f *File) symbolTableLinks(m *message, path string) ([]link, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Keys are heap offsets of names; libhdf5 finds members by binary
+	// search over them, so they must be valid and ordered (checked by
+	// walkBTreeV1), and every member of a node must lie in its key range:
+	// left key < name <= right key, in increasing order.
+	name := func(key []byte) (string, error) {
+		off := newCursor(key, f).length()
+		s, ok := cstring(names, off)
+		if !ok {
+			return "", f.errorf(ErrCorrupt, path, "group B-tree key: name offset %d outside the local heap (%d bytes)", off, len(names))
+		}
+		return s, nil
+	}
+	cmp := func(a, b []byte) (int, error) {
+		x, err := name(a)
+		if err != nil {
+			return 0, err
+		}
+		y, err := name(b)
+		return strings.Compare(x, y), err
+	}
 	var links []link
-	err = f.walkBTreeV1(btree, 0, f.lengthSize, path, func(_ []byte, snod uint64) error {
+	err = f.walkBTreeV1(btree, 0, f.lengthSize, path, cmp, func(_, left, right []byte, snod uint64) error {
 		entries, err := f.symbolNode(snod, names, path)
+		if err != nil {
+			return err
+		}
+		lo, err := name(left)
+		if err != nil {
+			return err
+		}
+		hi, err := name(right)
+		if err != nil {
+			return err
+		}
+		prev := lo
+		for _, e := range entries {
+			if e.name <= prev || e.name > hi {
+				return f.errorf(ErrCorrupt, path, "symbol table node at %d: member %q is out of order or outside its B-tree key range (%q, %q]", snod, e.name, lo, hi)
+			}
+			prev = e.name
+		}
 		links = append(links, entries...)
-		return err
+		return nil
 	})
 	return links, err
 }
@@ -228,12 +266,33 @@ func (f *File) localHeap(addr uint64, path string) ([]byte, error) {
 	c.u8() // version 0
 	c.skip(3)
 	size := c.length()
-	c.length() // free list head
+	free := c.length() // offset of the first free block, 1 for none
 	data := c.addr()
 	if c.err != nil {
 		return nil, f.errorf(ErrCorrupt, path, "local heap at %d: %v", addr, c.err)
 	}
-	return f.readAt(data, size, path, "local heap data")
+	b, err := f.readAt(data, size, path, "local heap data")
+	if err != nil {
+		return nil, err
+	}
+	// libhdf5 loads the free list with the heap and refuses a block that
+	// starts or ends outside the data ("bad heap free list"). Each free
+	// block holds (next offset, size); a list longer than the data could
+	// hold blocks is a cycle.
+	const none = 1
+	for n := uint64(0); free != none; n++ {
+		l := uint64(f.lengthSize)
+		if free >= size || size-free < 2*l || n > size/(2*l) {
+			return nil, f.errorf(ErrCorrupt, path, "local heap at %d: bad free list (block at %d in %d bytes)", addr, free, size)
+		}
+		fc := newCursor(b[free:], f)
+		next, bsize := fc.length(), fc.length()
+		if next == 0 || bsize > size-free {
+			return nil, f.errorf(ErrCorrupt, path, "local heap at %d: bad free list (block at %d of %d bytes in %d, next at %d)", addr, free, bsize, size, next)
+		}
+		free = next
+	}
+	return b, nil
 }
 
 // symbolNode decodes a symbol table node ("SNOD") into links named from the local heap.
@@ -279,58 +338,6 @@ func (f *File) symbolNode(addr uint64, names []byte, path string) ([]link, error
 		links = append(links, l)
 	}
 	return links, nil
-}
-
-// walkBTreeV1 visits, in order, every leaf child of the version-1 B-tree at
-// addr (nodeType 0: group nodes, children are SNODs; 1: raw data chunks).
-// keySize is the size of one key; visit gets the key left of each child.
-func (f *File) walkBTreeV1(addr uint64, nodeType uint8, keySize int, path string, visit func(key []byte, child uint64) error) error {
-	seen := map[uint64]bool{}
-	var walk func(addr uint64, wantLevel int) error
-	walk = func(addr uint64, wantLevel int) error {
-		if seen[addr] {
-			return f.errorf(ErrCorrupt, path, "B-tree node %d is reached twice (cycle)", addr)
-		}
-		seen[addr] = true
-		head, err := f.readAt(addr, uint64(8+2*f.offsetSize), path, "B-tree node")
-		if err != nil {
-			return err
-		}
-		c := newCursor(head, f)
-		c.signature("TREE")
-		typ, level, n := c.u8(), int(c.u8()), int(c.u16())
-		if c.err != nil {
-			return f.errorf(ErrCorrupt, path, "B-tree node at %d: %v", addr, c.err)
-		}
-		if typ != nodeType {
-			return f.errorf(ErrCorrupt, path, "B-tree node at %d has type %d, want %d", addr, typ, nodeType)
-		}
-		if (wantLevel >= 0 && level != wantLevel) || level > maxTreeDepth {
-			return f.errorf(ErrCorrupt, path, "B-tree node at %d has level %d (want %d)", addr, level, wantLevel)
-		}
-		body, err := f.readAt(addr+uint64(len(head)), uint64((n+1)*keySize+n*f.offsetSize), path, "B-tree node entries")
-		if err != nil {
-			return err
-		}
-		c = newCursor(body, f)
-		for i := 0; i < n; i++ {
-			key := c.bytes(keySize)
-			child := c.addr()
-			if c.err != nil {
-				return f.errorf(ErrCorrupt, path, "B-tree node at %d: %v", addr, c.err)
-			}
-			if level > 0 {
-				err = walk(child, level-1)
-			} else {
-				err = visit(key, child)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(addr, -1)
 }
 
 // ---- new-style groups: link messages, or a fractal heap indexed by a B-tree v2 ----
