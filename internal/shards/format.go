@@ -131,9 +131,13 @@ func Begin(base string) error {
 	if err := os.Remove(base + ManifestSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(base), "."+globEscape(filepath.Base(base))+"*.tmp*"))
-	for _, s := range stale {
-		os.Remove(s)
+	// Only this stem's own temporaries: ".out.npy.tmp*" must not match
+	// ".out2.npy.tmp*", another run's file in progress.
+	for _, suffix := range []string{FeaturesSuffix, LabelsSuffix, FilesSuffix, ClassesSuffix, ManifestSuffix} {
+		stale, _ := filepath.Glob(filepath.Join(filepath.Dir(base), "."+globEscape(filepath.Base(base)+suffix)+".tmp*"))
+		for _, s := range stale {
+			os.Remove(s)
+		}
 	}
 	return nil
 }

@@ -324,11 +324,21 @@ func TestRerunInterrupted(t *testing.T) {
 	base := filepath.Join(dir, Shard{1, 2}.Base())
 	stale := filepath.Join(dir, "."+filepath.Base(base)+".npy.tmp123")
 	os.WriteFile(stale, []byte("x"), 0o600)
+	// another run's temporaries whose stems start with this one's
+	others := []string{filepath.Join(dir, "."+filepath.Base(base)+"0.npy.tmp5"), filepath.Join(dir, ".shard-00001-of-00020.npy.tmp7")}
+	for _, o := range others {
+		os.WriteFile(o, []byte("x"), 0o600)
+	}
 	if err := Begin(base); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Error("stale temporary file kept")
+	}
+	for _, o := range others {
+		if _, err := os.Stat(o); err != nil {
+			t.Errorf("another stem's temporary removed: %v", err)
+		}
 	}
 	if _, err := Merge(dir); err == nil || !strings.Contains(err.Error(), "missing shard(s) 1/2") {
 		t.Errorf("interrupted re-run: %v", err)
