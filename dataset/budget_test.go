@@ -98,7 +98,7 @@ func opaque(m *image.NRGBA) *image.RGBA {
 // measureFiles returns the files of TestDecodeMemoryEstimate: Go-encoded
 // layouts written to dir plus the PIL-made ones in testdata/budget.
 func measureFiles(t *testing.T, dir string) []string {
-	const w, h = 640, 480
+	const w, h = 400, 300
 	g := gradient(w, h)
 	gray := image.NewGray(g.Rect)
 	gray16 := image.NewGray16(g.Rect)
@@ -333,12 +333,14 @@ func TestPixelLimitsAndBudgetRefusals(t *testing.T) {
 	}
 	bomb := filepath.Join(dir, "c", "bomb.png") // 2·MaxImagePixels + 1 pixels
 	write(t, bomb, headerOnly(2*MaxImagePixels+1, 1, 0))
-	wide16 := filepath.Join(dir, "c", "wide16.png") // 16-bit RGBA, 8 bytes per pixel
-	write(t, wide16, pngBytes(1500, 1000, 16, 6, false, func(x, y int) []byte { return make([]byte, 8) }))
+	// 16-bit RGBA, interlaced (decoded whole by image/png: 8 bytes per
+	// pixel, twice); a plain PNG would be streamed in little memory.
+	wide16 := filepath.Join(dir, "c", "wide16.png")
+	write(t, wide16, pngBytes(1500, 1000, 16, 6, true, func(x, y int) []byte { return make([]byte, 8) }))
 	for i := 0; i < 6; i++ {
 		write(t, filepath.Join(dir, "c", fmt.Sprintf("ok%d.png", i)), pngBytes(300, 200, 8, 2, false, px))
 	}
-	// 1500·1000·8 = 12 MB for wide16; the budget fits one ok file at a
+	// 2·1500·1000·8 = 24 MB for wide16; the budget fits one ok file at a
 	// time, not two, and never wide16.
 	spec := loadSpec{channels: 3, w: 16, h: 16, method: "bilinear"}
 	okInfo, _, err := spec.inspectFile(filepath.Join(dir, "c", "ok0.png"))

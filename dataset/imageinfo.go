@@ -17,6 +17,7 @@ type headerInfo struct {
 	progressive bool  // JPEG: progressive (SOF2), or SOF not seen in the header bytes
 	interlaced  bool  // PNG: Adam7
 	rowBytes    int64 // PNG: bytes of one filtered row (filter byte included)
+	depth       int   // PNG: bits per sample
 }
 
 // pixels is width·height as the header states it.
@@ -53,6 +54,7 @@ func inspect(head []byte, r io.ReaderAt, size int64) (headerInfo, error) {
 		if len(head) > 25 {
 			ch := map[byte]int64{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[head[25]]
 			info.rowBytes = (int64(cfg.Width)*int64(head[24])*max(ch, 1)+7)/8 + 1
+			info.depth = int(head[24])
 		}
 	}
 	return info, nil
@@ -209,12 +211,28 @@ const fixedDecodeBytes = 512 << 10
 
 // memoryNeed is the decode memory reserved for one file: the file's bytes,
 // the decoder's allocations, our full-size conversion copies and the
-// resized result.
+// resized result (for PNGs streamed by pngResize, rows only).
 func (s loadSpec) memoryNeed(h headerInfo) int64 {
 	w, ht := int64(h.cfg.Width), int64(h.cfg.Height)
 	px := w * ht
 	c := int64(s.channels)
 	ow, oh := int64(s.w), int64(s.h)
+	if h.format == formatPNG && !h.interlaced {
+		// pngResize: two filtered rows, a one-row image (up to 8 bytes a
+		// pixel), and for the filters one converted row and the
+		// horizontally resampled rows.
+		row, img := 8*w+1, 8*w // IHDR unseen: the widest layout
+		if h.rowBytes > 0 && h.depth <= 8 {
+			row, img = h.rowBytes, 4*w
+		} else if h.rowBytes > 0 {
+			row = h.rowBytes
+		}
+		n := h.size + 2*row + img + ow*oh*c + 8*(ow+oh) + fixedDecodeBytes
+		if s.method != "nearest" {
+			n += c*w + ow*ht*c + 48*(max(w, ht)+ow+oh)
+		}
+		return n
+	}
 	n := h.size + h.decoderBytes() + ow*oh*c + 8*(ow+oh) + fixedDecodeBytes
 	if !s.fastNearest(h.format) {
 		n += 3 * px // full-size RGB

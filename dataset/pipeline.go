@@ -278,9 +278,18 @@ func (d *Directory) loadInto(ctx context.Context, dst []float32, idx, epoch int,
 	return true
 }
 
-// decodeResize decodes, converts and resizes file bytes b. Nearest resizing
+// decodeResize decodes, converts and resizes file bytes b. Non-interlaced
+// PNGs are streamed row by row (pngResize); otherwise nearest resizing
 // without EXIF rotation converts only the pixels it keeps.
 func decodeResize(b []byte, channels int, exif bool, w, h int, method string) (pixels, error) {
+	if sniff(b) == formatPNG && !pngInterlaced(b) {
+		return pngResize(b, channels, w, h, method)
+	}
+	return decodeResizeWhole(b, channels, exif, w, h, method)
+}
+
+// decodeResizeWhole is decodeResize through a whole decoded image.
+func decodeResizeWhole(b []byte, channels int, exif bool, w, h int, method string) (pixels, error) {
 	if method == "nearest" && !(exif && sniff(b) == formatJPEG && exifOrientation(b) != 1) {
 		img, err := decodeImage(b)
 		if err != nil {

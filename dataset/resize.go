@@ -150,30 +150,47 @@ func clipFixed(v int32) uint8 {
 	return uint8(v >> precisionBits)
 }
 
-func resampleHorizontal(p pixels, outW int, f resampleFilter) pixels {
-	ksize, bounds, k := coeffs(p.w, outW, f)
-	c := p.c
-	out := pixels{w: outW, h: p.h, c: c, pix: make([]uint8, outW*p.h*c)}
+// coefficients are one axis's precomputed filter taps (see coeffs).
+type coefficients struct {
+	ksize  int
+	bounds []int
+	k      []int32
+	out    int
+}
+
+func newCoefficients(in, out int, f resampleFilter) *coefficients {
+	ksize, bounds, k := coeffs(in, out, f)
+	return &coefficients{ksize, bounds, k, out}
+}
+
+// resampleRow is one row of PIL's horizontal pass: src holds in·c samples,
+// dst receives out·c.
+func (cf *coefficients) resampleRow(dst, src []uint8, c int) {
 	var ss [3]int32
-	for y := 0; y < p.h; y++ {
-		src := p.pix[y*p.w*c : (y+1)*p.w*c]
-		dst := out.pix[y*outW*c : (y+1)*outW*c]
-		for xx := 0; xx < outW; xx++ {
-			xmin, n := bounds[2*xx], bounds[2*xx+1]
-			kk := k[xx*ksize : xx*ksize+n]
+	for xx := 0; xx < cf.out; xx++ {
+		xmin, n := cf.bounds[2*xx], cf.bounds[2*xx+1]
+		kk := cf.k[xx*cf.ksize : xx*cf.ksize+n]
+		for ch := 0; ch < c; ch++ {
+			ss[ch] = 1 << (precisionBits - 1)
+		}
+		for x, w := range kk {
+			s := src[(xmin+x)*c:]
 			for ch := 0; ch < c; ch++ {
-				ss[ch] = 1 << (precisionBits - 1)
-			}
-			for x, w := range kk {
-				s := src[(xmin+x)*c:]
-				for ch := 0; ch < c; ch++ {
-					ss[ch] += int32(s[ch]) * w
-				}
-			}
-			for ch := 0; ch < c; ch++ {
-				dst[xx*c+ch] = clipFixed(ss[ch])
+				ss[ch] += int32(s[ch]) * w
 			}
 		}
+		for ch := 0; ch < c; ch++ {
+			dst[xx*c+ch] = clipFixed(ss[ch])
+		}
+	}
+}
+
+func resampleHorizontal(p pixels, outW int, f resampleFilter) pixels {
+	cf := newCoefficients(p.w, outW, f)
+	c := p.c
+	out := pixels{w: outW, h: p.h, c: c, pix: make([]uint8, outW*p.h*c)}
+	for y := 0; y < p.h; y++ {
+		cf.resampleRow(out.pix[y*outW*c:(y+1)*outW*c], p.pix[y*p.w*c:(y+1)*p.w*c], c)
 	}
 	return out
 }
