@@ -17,6 +17,7 @@ import (
 // config is every flag of the command, parsed and checked.
 type config struct {
 	Data            string  // -data: folder with train/ and validation|val|valid/, or one folder + -validation-split
+	Features        string  // -features: folder of feature shards written by cmd/features
 	ValidationSplit float64 // -validation-split
 	Weights         string  // -weights imagenet|FILE.h5|none
 	Depth           int     // -depth
@@ -83,6 +84,7 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("finetune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Data, "data", "", "image folder: DIR/train/<class>/* with DIR/validation/, DIR/val/ or DIR/valid/ beside it, or DIR/<class>/* with -validation-split; empty runs the offline MNIST demo")
+	fs.StringVar(&c.Features, "features", "", "train the head from the feature shards cmd/features wrote in this folder (or in its train/ and validation/ subfolders) instead of images; needs the same -weights")
 	fs.Float64Var(&c.ValidationSplit, "validation-split", 0, "fraction of each class held out for validation when -data has no train/ folder (Keras validation_split)")
 	fs.StringVar(&c.Weights, "weights", "imagenet", "base weights: imagenet (Keras's file, from ~/.keras/models or downloaded), a Keras .h5 file, or none (random init)")
 	fs.IntVar(&c.Depth, "depth", 16, "VGG depth: 11, 13, 16 or 19")
@@ -264,6 +266,9 @@ func (c *config) check() error {
 	}
 	if c.ClassWeight != "balanced" && c.ClassWeight != "none" {
 		return fmt.Errorf("-class-weight %q: want balanced or none", c.ClassWeight)
+	}
+	if c.Features != "" && c.Data != "" {
+		return fmt.Errorf("-features and -data exclude each other: the shards replace the images")
 	}
 	if c.Shear != 0 || c.Zoom != 0 || c.Rotation != 0 || c.WidthShift != 0 || c.HeightShift != 0 || c.HFlip || c.VFlip ||
 		c.Brightness != [2]float64{} || c.ChannelShift != 0 {

@@ -76,7 +76,18 @@ func runFolder(ctx context.Context, cfg *config, ck *train.Checkpoint, stdout, s
 		}
 		fmt.Fprintf(stdout, "Class weights (balanced, N/(K·n_class)): %s\n", strings.Join(parts, ", "))
 	}
-	return m.train(ctx, ck, rec, trainSrc, valSrc, fd.val != nil, classWeight, stdout, stderr, h)
+	// With no augmentation, the frozen layers [0, upto) give the same output
+	// every epoch: compute it once and train layers [upto, end) on it. In
+	// stage 1 upto is the first Dense, so the cached features are the pooled
+	// (N, C) vectors; in stage 2 it is the first unfrozen convolution.
+	cache := cfg.CacheFeature && !cfg.Augment
+	data := func(stage, what string) (*nn.Model, train.Source, train.Source, error) {
+		if cache {
+			return m.cached(ctx, stage, what, stdout, stderr)
+		}
+		return m.full, trainSrc, valSrc, nil
+	}
+	return m.train(ctx, ck, rec, data, classWeight, stdout, stderr, h)
 }
 
 // model is one -data or -features run's network and outputs.
@@ -138,8 +149,11 @@ func (m *model) checkResume(ck *train.Checkpoint, rec *runRecord) error {
 	return ck.RestoreWeights(m.full)
 }
 
-// train runs both stages, then reports and saves.
-func (m *model) train(ctx context.Context, ck *train.Checkpoint, rec *runRecord, trainSrc, valSrc train.Source, hasVal bool, classWeight []float64, stdout, stderr io.Writer, h *hooks) error {
+// train runs both stages, then reports and saves. data returns, for a
+// stage (named, and what its cached input is called), the network to train
+// and its training and validation sources (nil: none).
+func (m *model) train(ctx context.Context, ck *train.Checkpoint, rec *runRecord, data func(stage, what string) (*nn.Model, train.Source, train.Source, error),
+	classWeight []float64, stdout, stderr io.Writer, h *hooks) error {
 	cfg, full, out := m.cfg, m.full, m.out
 	full.Summary(stdout)
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -171,23 +185,16 @@ func (m *model) train(ctx context.Context, ck *train.Checkpoint, rec *runRecord,
 		return o, err
 	}
 
-	// With no augmentation, the frozen layers [0, upto) give the same output
-	// every epoch: compute it once and train layers [upto, end) on it. In
-	// stage 1 upto is the first Dense, so the cached features are the pooled
-	// (N, C) vectors; in stage 2 it is the first unfrozen convolution.
-	cache := cfg.CacheFeature && !cfg.Augment
-	var evalNet *nn.Model = full
-	evalSrc := valSrc
+	var evalNet *nn.Model
+	var evalSrc train.Source
 	stage := func(name string, from, to int, lr float64, what string) error {
 		o, err := opts(name, from, to, lr)
 		if err != nil {
 			return err
 		}
-		net, tr, va := full, trainSrc, valSrc
-		if cache {
-			if net, tr, va, err = m.cached(ctx, name, what, stdout, stderr); err != nil {
-				return err
-			}
+		net, tr, va, err := data(name, what)
+		if err != nil {
+			return err
 		}
 		evalNet, evalSrc = net, va
 		_, err = train.Fit(net, tr, va, o)
@@ -214,7 +221,7 @@ func (m *model) train(ctx context.Context, ck *train.Checkpoint, rec *runRecord,
 	if e, v, metric := best.Best(); e >= 0 {
 		fmt.Fprintf(stdout, "Best epoch: %d (%s %.4f), saved as %s\n", e+1, metric, v, filepath.Join(out, bestModelName))
 	}
-	if hasVal && evalSrc != nil {
+	if evalSrc != nil {
 		ev, err := train.Evaluate(context.WithoutCancel(ctx), evalNet, evalSrc, len(m.classes))
 		if err != nil {
 			return err

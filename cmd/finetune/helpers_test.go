@@ -151,3 +151,18 @@ func loadModelDir(t *testing.T, dir, file string) *nn.Model {
 }
 
 func strconvF(x float32) string { return strconv.FormatUint(uint64(math.Float32bits(x)), 16) + "," }
+
+// tinyWeightsSeed is tinyWeights (notop) with other random weights.
+func tinyWeightsSeed(t *testing.T, seed uint64) string {
+	t.Helper()
+	m, err := vgg.New(vgg.Config{Depth: 16, Width: tinyWidth, InputShape: [3]int{32, 32, 3}, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	train.HeInitBase(m, seed)
+	path := filepath.Join(t.TempDir(), "other_notop.h5")
+	if err := vgg.SaveKerasWeights(m, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

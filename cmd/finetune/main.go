@@ -119,7 +119,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h *hooks)
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
-	if cfg.Data == "" {
+	switch {
+	case cfg.Features != "":
+		return runFeatures(ctx, cfg, ck, stdout, stderr, h)
+	case cfg.Data == "":
 		return runDefault(ctx, cfg, stdout, stderr, h)
 	}
 	return runFolder(ctx, cfg, ck, stdout, stderr, h)
