@@ -38,12 +38,15 @@ type LabeledSource interface {
 // (seed, epoch, sample), so the batches equal an uninterrupted run's.
 func DirectorySource(d *dataset.Directory) LabeledSource { return dirSource{d} }
 
+// dirSource is DirectorySource's Source: its methods delegate to the
+// directory (Len, Steps, Labels) or iterate its batches (Epoch).
 type dirSource struct{ d *dataset.Directory }
 
 func (s dirSource) Len() int      { return s.d.Len() }
 func (s dirSource) Steps() int    { return s.d.Steps() }
 func (s dirSource) Labels() []int { return s.d.Labels() }
 
+// Epoch resumes the directory's epoch at start and calls fn per batch.
 func (s dirSource) Epoch(ctx context.Context, epoch, start int, fn func(int, *tensor.Tensor, []int) error) error {
 	it := s.d.EpochFrom(ctx, epoch, start)
 	defer it.Close()

@@ -287,7 +287,7 @@ func directoryOrder(n int, seed uint64, epoch int) []int {
 	for i := range order {
 		order[i] = i
 	}
-	z := uint64(epoch) ^ 0x5eed5eed + 0x9e3779b97f4a7c15 // splitmix64's finaliser of epoch^0x5eed5eed
+	z := (uint64(epoch) ^ 0x5eed5eed) + 0x9e3779b97f4a7c15 // splitmix64's finaliser of epoch^0x5eed5eed
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	rng := rand.New(rand.NewPCG(seed, z^(z>>31)))

@@ -125,8 +125,8 @@ func TestAugmentFrozenBaseKeepsNoGradients(t *testing.T) {
 	_ = retained
 }
 
-// TestResumeEqualsUninterrupted interrupts a run (augmentation, dropout,
-// two stages) once in each stage and resumes it; history and weights must
+// TestResumeEqualsUninterrupted interrupts a run (augmentation with
+// brightness and channel shifts, dropout, two stages) once in each stage and resumes it; history and weights must
 // equal those of an uninterrupted run with the same seed, bit for bit.
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	data := makeShapes(t, 12, 4)
@@ -134,7 +134,8 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	args := func(out string, extra ...string) []string {
 		return append([]string{"-data", data, "-weights", weights, "-size", "32", "-epochs", "2",
 			"-fine-tune-epochs", "1", "-fine-tune-from", "block5_conv1", "-fine-tune-lr", "1e-4",
-			"-batch", "8", "-head", "16", "-dropout", "0.3", "-augment", "-seed", "5", "-out", out}, extra...)
+			"-batch", "8", "-head", "16", "-dropout", "0.3", "-augment", "-brightness-range", "0.8,1.2", "-channel-shift-range", "10",
+			"-seed", "5", "-out", out}, extra...)
 	}
 	ref := filepath.Join(t.TempDir(), "ref")
 	if so, se, code := runCmd(t, context.Background(), nil, args(ref)...); code != 0 {

@@ -84,3 +84,27 @@ func TestSummaryColumnsAligned(t *testing.T) {
 		t.Fatalf("unexpected summary (%d rows):\n%s", rows, b.String())
 	}
 }
+
+// TestNewFlagValues: the new flags parse into the config, and bad values
+// are usage errors naming the flag.
+func TestNewFlagValues(t *testing.T) {
+	cfg, err := parseFlags([]string{"-brightness-range", "0.8,1.2", "-channel-shift-range", "20", "-reduce-lr", "3,0.5",
+		"-early-stopping", "4", "-monitor", "val_loss", "-class-weight", "balanced", "-optimizer", "adamw", "-decode-memory", "512MiB"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Brightness != [2]float64{0.8, 1.2} || cfg.ChannelShift != 20 || !cfg.Augment || cfg.ReduceLR != 3 || cfg.ReduceFactor != 0.5 ||
+		cfg.EarlyStopping != 4 || cfg.Monitor != "val_loss" || cfg.ClassWeight != "balanced" || cfg.Optimizer != "adamw" || cfg.DecodeMemory != 512<<20 {
+		t.Errorf("parsed %+v", cfg)
+	}
+	if cfg, _ := parseFlags([]string{"-reduce-lr", "2"}, &bytes.Buffer{}); cfg == nil || cfg.ReduceFactor != 0.1 {
+		t.Error("-reduce-lr 2: factor not Keras's 0.1")
+	}
+	for _, bad := range [][]string{{"-brightness-range", "1.2"}, {"-brightness-range", "1.2,0.8"}, {"-reduce-lr", "0"}, {"-reduce-lr", "2,1.5"},
+		{"-decode-memory", "1MiB"}, {"-monitor", "loss2"}, {"-class-weight", "auto"}, {"-optimizer", "rmsprop"}, {"-early-stopping", "-1"}} {
+		_, err := parseFlags(bad, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(bad[0], "-")) {
+			t.Errorf("%v: error %v, want one naming the flag", bad, err)
+		}
+	}
+}
