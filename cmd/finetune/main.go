@@ -109,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, h *hooks)
 	if cfg.Resume {
 		path := filepath.Join(cfg.outDir(), train.CheckpointName)
 		if ck, err = train.LoadCheckpoint(path); err != nil {
+			if _, serr := os.Stat(filepath.Join(cfg.outDir(), train.SpecName)); serr == nil && errors.Is(err, train.ErrNoCheckpoint) {
+				return fmt.Errorf("-resume: %w: the run in %s completed (its checkpoint is removed at the end); nothing to continue", err, cfg.outDir())
+			}
 			return fmt.Errorf("-resume: %w", err)
 		}
 		rec, err := decodeRecord(ck.Extra)

@@ -64,6 +64,9 @@ func TestResumeAloneAndDifferingFlags(t *testing.T) {
 	if strings.Contains(so, "offline transfer-learning demo") || !strings.Contains(so, "Resuming from") {
 		t.Fatalf("-resume alone did not continue the run:\n%s", so)
 	}
+	if _, se, code := runCmd(t, context.Background(), nil, "-resume", "-out", out); code != 1 || !strings.Contains(se, "completed") {
+		t.Errorf("-resume of a completed run: exit %d, want 1 with a message saying it completed:\n%s", code, se)
+	}
 	a, b := readHistory(t, filepath.Join(ref, "history.csv")), readHistory(t, filepath.Join(out, "history.csv"))
 	if len(a) != 2 || len(b) != 2 {
 		t.Fatalf("history rows %d and %d, want 2", len(a), len(b))
