@@ -162,16 +162,36 @@ func (d *Dataset) chunksV4(chunkBytes uint64, visit func(chunkRecord) error) err
 		if err != nil {
 			return err
 		}
-		n := g.down[0] * g.chunks[0]
-		for idx := uint64(0); idx < n; idx++ {
-			off := d.offset(g, idx)
-			if d.inside(off) {
-				if err := visit(chunkRecord{offset: off, addr: d.layout.addr + idx*chunkBytes, size: chunkBytes}); err != nil {
-					return err
+		// Chunks lie back to back in row-major order over the grid of the
+		// maximum extent; visit only those inside the current extent (the
+		// maximum may be far larger than the file).
+		scaled := make([]uint64, rank)
+		for {
+			var idx uint64
+			off := make([]uint64, rank)
+			for k := range scaled {
+				idx += scaled[k] * g.down[k]
+				off[k] = scaled[k] * d.layout.chunk[k]
+			}
+			at, ok := mulCap(idx, chunkBytes)
+			if !ok || at > uint64(f.size) {
+				return f.errorf(ErrCorrupt, d.path, "implicit chunk %v lies beyond the file", off)
+			}
+			if err := visit(chunkRecord{offset: off, addr: d.layout.addr + at, size: chunkBytes}); err != nil {
+				return err
+			}
+			k := rank - 1
+			for ; k >= 0; k-- {
+				scaled[k]++
+				if scaled[k]*d.layout.chunk[k] < d.ds.dims[k] {
+					break
 				}
+				scaled[k] = 0
+			}
+			if k < 0 {
+				return nil
 			}
 		}
-		return nil
 	case idxFixedArray, idxExtArray:
 		if d.layout.addr == undefAddr {
 			return nil

@@ -13,8 +13,18 @@
 // object path and the feature, and wraps ErrUnsupported.
 //
 // The reader never panics on a malformed file: every offset is bounds-checked
-// against the file size, allocations are capped by the file size, and every
-// traversal is guarded against cycles and deep recursion.
+// against the file size, allocations are capped by the file size, a
+// dataset's declared size is checked against what its storage can hold when
+// it is opened, and every traversal is guarded against cycles and deep
+// recursion. It refuses what libhdf5 refuses, so that it never reads values
+// h5py would not: the Jenkins lookup3 checksums of superblocks v2/3,
+// version-2 object headers, version-2 B-tree nodes, fractal heap blocks and
+// chunk-index arrays, and the fletcher32 checksums of chunks, are verified;
+// a file shorter than its superblock's end-of-file address is truncated;
+// version-1 B-tree keys must order their members and chunks as libhdf5's
+// binary searches expect; float data must be IEEE 754 binary16/32/64 (either
+// byte order). testdata/gen_mutations.py records h5py's verdict on 587
+// mutated weight files, which TestHostileWeightFiles checks against.
 //
 // The writer (NewWriter) produces the Keras legacy-weights subset: superblock 0,
 // old-style groups, contiguous little-endian float32 datasets and fixed-length
