@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +101,49 @@ func TestBudget(t *testing.T) {
 	f.budget = 1000 // less than the 8400 bytes the dataset inflates to
 	if _, err := d.ReadFloat32(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("err = %v, want a budget error", err)
+	}
+}
+
+// TestNonIEEEFloatRefused changes one field at a time of the big-endian
+// float32 datatype message of types.h5's /f4_be (h5py-written): reading must
+// fail naming the dataset; the unchanged message reads.
+func TestNonIEEEFloatRefused(t *testing.T) {
+	orig, err := os.ReadFile("testdata/fixtures/types.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Class 1 version 1, big-endian with implied mantissa bit, sign at 31,
+	// size 4, offset 0, precision 32, exponent at 23 of 8 bits, mantissa at
+	// 0 of 23 bits, bias 127.
+	msg := []byte{0x11, 0x21, 0x1f, 0x00, 4, 0, 0, 0, 0, 0, 32, 0, 23, 8, 0, 23, 127, 0, 0, 0}
+	at := bytes.Index(orig, msg)
+	if at < 0 || bytes.Index(orig[at+1:], msg) >= 0 {
+		t.Fatal("want exactly one big-endian float32 datatype message in types.h5")
+	}
+	read := func(b []byte) error {
+		f, err := openBytes(b)
+		if err != nil {
+			return err
+		}
+		d, err := f.Root().Dataset("f4_be")
+		if err != nil {
+			return err
+		}
+		_, err = d.ReadFloat32()
+		return err
+	}
+	if err := read(orig); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rel int
+		v   byte
+	}{{1, 0x61}, {1, 0x01}, {2, 30}, {6, 1}, {10, 31}, {12, 22}, {13, 7}, {15, 22}, {16, 128}, {4, 8}} {
+		b := append([]byte(nil), orig...)
+		b[at+c.rel] = c.v
+		err := read(b)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "/f4_be") || !strings.Contains(err.Error(), "not IEEE") {
+			t.Errorf("byte %d = %#x: err = %v, want ErrUnsupported naming /f4_be", c.rel, c.v, err)
+		}
 	}
 }
