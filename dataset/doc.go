@@ -106,9 +106,12 @@
 //
 // # Decode memory
 //
-// A 1 MB PNG can decode to a gigabyte. Before decoding, each file's need is
-// estimated from its header (the file's bytes, the decoder's image at its
-// colour model's bytes per pixel, e.g. 8 for 16-bit RGBA, with format
+// A 1 MB PNG can decode to a gigabyte. Non-interlaced PNGs are therefore
+// decoded row by row (each row converted and resized as it arrives, with
+// image/png's exact pixel types and acceptance rules), never as a whole
+// image. For every other file, the need is estimated from its header (the
+// file's bytes, the decoder's image at its colour model's bytes per pixel,
+// e.g. 8 for 16-bit RGBA and twice that for interlaced PNG, format
 // specific working buffers such as progressive JPEG coefficients, our
 // full-size conversion and the resize) and reserved from a budget shared
 // by all workers (Options.DecodeMemoryBudget, DefaultDecodeMemoryBudget =

@@ -3,7 +3,11 @@
 // bytes = 968 MB decoded) by streaming rows through zlib, so the generator
 // itself needs little memory. Used to measure the decode-memory budget:
 //
-//	go run ./dataset/testdata/genbigpng -n 4 -out /tmp/big/train/ants
+//	go run ./dataset/testdata/genbigpng -n 2 -out /tmp/big/train/ants
+//
+// With -interlace the files are Adam7 (image/png decodes them whole, at
+// 16 bytes a pixel counting the passes), which exercises the budget rather
+// than the row-streaming PNG path.
 package main
 
 import (
@@ -59,7 +63,7 @@ func (c *chunkWriter) flush() error {
 	return writeChunk(c.w, "IDAT", c.buf)
 }
 
-func writePNG(path string, w, h int, shade uint16) error {
+func writePNG(path string, w, h int, shade uint16, adam7 bool) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -71,27 +75,38 @@ func writePNG(path string, w, h int, shade uint16) error {
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
 	ihdr[8], ihdr[9] = 16, 6 // 16-bit RGBA
+	if adam7 {
+		ihdr[12] = 1
+	}
 	if err := writeChunk(bw, "IHDR", ihdr); err != nil {
 		return err
 	}
 	cw := &chunkWriter{w: bw}
 	zw, _ := zlib.NewWriterLevel(cw, zlib.BestCompression)
+	// Adam7 passes: (x0, y0, dx, dy); a plain file is one pass.
+	passes := [][4]int{{0, 0, 1, 1}}
+	if adam7 {
+		passes = [][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}}
+	}
 	row := make([]byte, 1+8*w)
-	for y := 0; y < h; y++ {
-		// A flat colour with a band every 1000 rows: compresses ~1000:1.
-		v := shade
-		if y/1000%2 == 1 {
-			v = 65535 - shade
-		}
-		for x := 0; x < w; x++ {
-			p := row[1+8*x:]
-			binary.BigEndian.PutUint16(p[0:], v)
-			binary.BigEndian.PutUint16(p[2:], v/2)
-			binary.BigEndian.PutUint16(p[4:], 65535-v)
-			binary.BigEndian.PutUint16(p[6:], 65535)
-		}
-		if _, err := zw.Write(row); err != nil {
-			return err
+	for _, p := range passes {
+		pw := (w - p[0] + p[2] - 1) / p[2]
+		for y := p[1]; y < h; y += p[3] {
+			// A flat colour with a band every 1000 rows: compresses ~1000:1.
+			v := shade
+			if y/1000%2 == 1 {
+				v = 65535 - shade
+			}
+			for x := 0; x < pw; x++ {
+				q := row[1+8*x:]
+				binary.BigEndian.PutUint16(q[0:], v)
+				binary.BigEndian.PutUint16(q[2:], v/2)
+				binary.BigEndian.PutUint16(q[4:], 65535-v)
+				binary.BigEndian.PutUint16(q[6:], 65535)
+			}
+			if _, err := zw.Write(row[:1+8*pw]); err != nil {
+				return err
+			}
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -116,6 +131,7 @@ func main() {
 	n := flag.Int("n", 4, "number of files")
 	size := flag.Int("size", 11000, "width and height in pixels")
 	out := flag.String("out", "", "output folder (created)")
+	adam7 := flag.Bool("interlace", false, "write Adam7-interlaced files (decoded whole by image/png)")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("-out is required")
@@ -125,10 +141,10 @@ func main() {
 	}
 	for i := 0; i < *n; i++ {
 		p := filepath.Join(*out, fmt.Sprintf("big%02d.png", i))
-		if err := writePNG(p, *size, *size, uint16(9000*(i+1))); err != nil {
+		if err := writePNG(p, *size, *size, uint16(9000*(i+1)), *adam7); err != nil {
 			log.Fatal(err)
 		}
 		st, _ := os.Stat(p)
-		fmt.Printf("%s: %dx%d 16-bit RGBA, %d bytes\n", p, *size, *size, st.Size())
+		fmt.Printf("%s: %dx%d 16-bit RGBA (interlaced %v), %d bytes\n", p, *size, *size, *adam7, st.Size())
 	}
 }
