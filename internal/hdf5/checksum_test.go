@@ -36,8 +36,8 @@ func TestLookup3Vectors(t *testing.T) {
 // direct blocks, hold) a lookup3 checksum.
 var checksummed = []string{"OHDR", "OCHK", "BTHD", "BTIN", "BTLF", "FRHP", "FHIB", "FHDB", "FAHD", "FADB", "EAHD", "EAIB", "EASB", "EADB"}
 
-// TestChecksumFlips changes, one at a time, every third byte of the first 24 of
-// every checksummed structure in the h5py fixtures (and the version-2/3
+// TestChecksumFlips changes, one at a time, bytes 5, 11, 17 and 23 of
+// up to three checksummed structures of each kind in each h5py fixture (and the version-2/3
 // superblocks' checksummed bytes). libhdf5 refuses every such file; so must
 // we: opening or walking the file must give an error. Each kind of structure
 // present must be caught at least once by its checksum (an error saying
@@ -80,12 +80,16 @@ func TestChecksumFlips(t *testing.T) {
 				off += i + 4
 			}
 		}
+		perKind := map[string]int{}
 		for _, s := range sites {
 			if s.kind != "SB" && !rec.read[s.at] {
 				continue // not a structure the reader visits (e.g. a creation-order index, or chance bytes in data)
 			}
+			if perKind[s.kind]++; perKind[s.kind] > 3 {
+				continue // three structures of each kind per file keep the test fast
+			}
 			present[s.kind] = true
-			for k := s.at; k < s.at+s.n && k < len(orig); k += 3 {
+			for k := s.at + 5; k < s.at+s.n && k < len(orig); k += 6 {
 				b := append([]byte(nil), orig...)
 				b[k] ^= 0x10
 				var errs []error
