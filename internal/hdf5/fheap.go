@@ -226,6 +226,9 @@ func (h *fractalHeap) fromDirect(addr, blockOff, size, off, n uint64, path strin
 		return nil, f.errorf(ErrCorrupt, path, "fractal heap object (offset %d, %d bytes) overruns its direct block", off, n)
 	}
 	b, ok := h.checked[addr]
+	if ok && uint64(len(b)) != size {
+		return nil, f.errorf(ErrCorrupt, path, "fractal heap block at %d is used with two sizes (%d and %d bytes)", addr, len(b), size)
+	}
 	if !ok {
 		var err error
 		if b, err = f.readAt(addr, size, path, "fractal heap direct block"); err != nil {
@@ -256,14 +259,17 @@ func (h *fractalHeap) fromDirect(addr, blockOff, size, off, n uint64, path strin
 // (direct block rows first), checksum.
 func (h *fractalHeap) indirect(addr uint64, rows int, path string) ([]byte, error) {
 	f := h.f
-	if b, ok := h.checked[addr]; ok {
-		return b, nil
-	}
 	entries, ok := mulCap(uint64(rows), h.width)
 	if !ok || entries > uint64(f.size) {
 		return nil, f.errorf(ErrCorrupt, path, "fractal heap indirect block at %d with %d rows of %d blocks", addr, rows, h.width)
 	}
 	n := uint64(4+1+f.offsetSize+h.offBytes) + entries*uint64(f.offsetSize)
+	if b, ok := h.checked[addr]; ok {
+		if uint64(len(b)) != n+4 {
+			return nil, f.errorf(ErrCorrupt, path, "fractal heap block at %d is used with two sizes (%d and %d bytes)", addr, len(b), n+4)
+		}
+		return b, nil
+	}
 	b, err := f.readAt(addr, n+4, path, "fractal heap indirect block")
 	if err != nil {
 		return nil, err
