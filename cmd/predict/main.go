@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: -format %q: want table, csv or json", errUsage, *format)
 	}
-	images, err := expand(fs.Args())
+	images, err := expand(fs.Args(), stderr)
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // expand replaces each folder argument by its image files (recursive,
 // sorted, image extensions only); files are kept whatever their name.
-func expand(args []string) ([]string, error) {
+func expand(args []string, warn io.Writer) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		st, err := os.Stat(a)
@@ -159,7 +159,7 @@ func expand(args []string) ([]string, error) {
 			out = append(out, a) // a missing file is reported when loaded
 			continue
 		}
-		files, err := shards.ListFolder(a)
+		files, err := shards.ListFolder(a, warn)
 		if err != nil {
 			return nil, fmt.Errorf("folder %s: %w", a, err)
 		}

@@ -45,13 +45,14 @@ type Listing struct {
 // List lists dir/<class>/**/<image> like dataset.FromDirectory and Keras's
 // flow_from_directory, without reading any file. A class folder that holds
 // no image, or that cannot be read, is kept as a class with no files (as
-// Keras's os.walk does) and reported on warn (nil: ignored). It is an error
+// Keras's os.walk does) and reported on warn (nil: ignored); an unreadable
+// folder inside a class is skipped with a warning. It is an error
 // when dir is missing or has no class folder.
 func List(dir string, warn io.Writer) (*Listing, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := readDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func List(dir string, warn io.Writer) (*Listing, error) {
 		return nil, fmt.Errorf("%s has no class subfolders (want DIR/<class>/<image>)", dir)
 	}
 	for ci, c := range l.Classes {
-		files, err := ListFolder(filepath.Join(dir, c))
+		files, err := ListFolder(filepath.Join(dir, c), warn)
 		if err != nil {
 			fmt.Fprintf(warn, "Warning: skipping class folder %s: %v\n", filepath.Join(dir, c), err)
 			continue
@@ -81,11 +82,21 @@ func List(dir string, warn io.Writer) (*Listing, error) {
 	return l, nil
 }
 
+// readDir is os.ReadDir; tests replace it to make a folder unreadable
+// even when running as root.
+var readDir = os.ReadDir
+
 // ListFolder walks dir recursively like Python's sorted(os.walk(dir),
 // key=root) with each folder's file names sorted by byte value, and returns
 // the paths of the files with an image extension (IsImageName). Symbolic
 // links to folders are not followed (Keras's default follow_links=False).
-func ListFolder(dir string) ([]string, error) {
+// A subfolder that cannot be read is skipped with a warning line on warn
+// (nil: ignored), as os.walk ignores it; it is an error only when dir
+// itself cannot be read.
+func ListFolder(dir string, warn io.Writer) ([]string, error) {
+	if warn == nil {
+		warn = io.Discard
+	}
 	type folder struct {
 		root  string
 		files []string
@@ -93,9 +104,13 @@ func ListFolder(dir string) ([]string, error) {
 	var all []folder
 	var walk func(root string) error
 	walk = func(root string) error {
-		entries, err := os.ReadDir(root)
+		entries, err := readDir(root)
 		if err != nil {
-			return err
+			if root == dir {
+				return err
+			}
+			fmt.Fprintf(warn, "Warning: skipping unreadable folder %s: %v\n", root, err)
+			return nil
 		}
 		f := folder{root: root}
 		var subdirs []string

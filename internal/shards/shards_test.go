@@ -344,3 +344,38 @@ func TestRerunInterrupted(t *testing.T) {
 		t.Errorf("interrupted re-run: %v", err)
 	}
 }
+
+// TestListUnreadable: an unreadable folder inside a class is skipped with a
+// warning naming it (its siblings are kept); an unreadable class folder
+// leaves its class with no files.
+func TestListUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/1.png", "a/sub/2.png", "a/tub/3.png", "b/4.png", "c/5.png"} {
+		tinyPNG(t, filepath.Join(dir, p))
+	}
+	deny := map[string]bool{filepath.Join(dir, "a", "sub"): true, filepath.Join(dir, "b"): true}
+	readDir = func(p string) ([]os.DirEntry, error) {
+		if deny[p] {
+			return nil, os.ErrPermission
+		}
+		return os.ReadDir(p)
+	}
+	defer func() { readDir = os.ReadDir }()
+	var w bytes.Buffer
+	l, err := List(dir, &w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a", "1.png"), filepath.Join(dir, "a", "tub", "3.png"), filepath.Join(dir, "c", "5.png")}
+	if !reflect.DeepEqual(l.Files, want) || !reflect.DeepEqual(l.Labels, []int{0, 0, 2}) || len(l.Classes) != 3 {
+		t.Errorf("files %q labels %v classes %q", l.Files, l.Labels, l.Classes)
+	}
+	for _, d := range []string{filepath.Join(dir, "a", "sub"), filepath.Join(dir, "b")} {
+		if !strings.Contains(w.String(), d) {
+			t.Errorf("no warning naming %s:\n%s", d, w.String())
+		}
+	}
+	if _, err := ListFolder(filepath.Join(dir, "b"), nil); err == nil {
+		t.Error("an unreadable root folder listed without error")
+	}
+}
