@@ -237,6 +237,17 @@ func fileMD5(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// absPath is p made absolute for the manifest ("" stays "").
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
 // run is runCtx without cancellation, reading the real environment.
 func run(args []string, stderr io.Writer) error {
 	return runCtx(context.Background(), args, stderr, os.Getenv)
@@ -320,12 +331,12 @@ func runCtx(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 		Base: base,
 		Manifest: shards.Manifest{
 			Shard: shard.Index, Shards: shard.Count,
-			Listing: shards.ListingInfo{Fingerprint: listing.Fingerprint(), Root: folder,
+			Listing: shards.ListingInfo{Fingerprint: listing.Fingerprint(), Root: absPath(folder),
 				Files: len(listing.Files), Classes: len(listing.Classes)},
 			Settings: shards.Settings{Model: fmt.Sprintf("vgg%d", cfg.Depth), Width: cfg.Width,
 				InputSize: [2]int{o.size, o.size}, Precision: "fp32", Pooling: o.pooling,
 				Preprocessing: "caffe", Interpolation: "bilinear", Batch: o.batch, WeightsMD5: sum},
-			WeightsFile: wpath,
+			WeightsFile: absPath(wpath),
 			Skipped:     res.skipped,
 		},
 		Features: res.feats,
