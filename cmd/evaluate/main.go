@@ -22,6 +22,10 @@
 // (-digits, default 2 like sklearn). The tests check every number and the
 // text against scikit-learn itself (testdata/gen_metrics.py).
 //
+// A separate command rather than a predict flag, as Keras separates
+// model.evaluate (labelled data, scores) from model.predict (any images,
+// probabilities).
+//
 // Output (-format, to stdout or atomically to -o FILE):
 //
 //	text  "N images: loss: L - accuracy: A", the confusion matrix (rows true,
