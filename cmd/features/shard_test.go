@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -225,5 +226,39 @@ func TestShardFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestEmptyShards: with more shards than files, the shards without a file
+// write empty outputs, and the five merge into the single run's features.
+func TestEmptyShards(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	os.MkdirAll(filepath.Join(data, "a"), 0o755)
+	os.MkdirAll(filepath.Join(data, "b"), 0o755)
+	writeFixturePNGs(t, filepath.Join(data, "a", "1.png"), filepath.Join(data, "b", "2.png"))
+	os.WriteFile(filepath.Join(data, "b", "3.png"), []byte("not a PNG"), 0o644) // shard 2/5: only a bad file
+	common := []string{"-weights", weightsFile, "-size", "32", "-pooling", "avg"}
+	single := filepath.Join(dir, "one.npy")
+	if err := run(append(common, "-o", single, data), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "shards")
+	for i := 0; i < 5; i++ {
+		var log bytes.Buffer
+		if err := run(append(common, "-shard", fmt.Sprintf("%d/5", i), "-o", out, data), &log); err != nil {
+			t.Fatalf("shard %d/5: %v\n%s", i, err, log.String())
+		}
+	}
+	got, err := shards.Merge(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := shards.Merge(single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Data, want.Data) || !reflect.DeepEqual(got.Rows, want.Rows) || len(got.Rows) != 2 || len(got.Skipped) != 1 {
+		t.Errorf("merged %v %+v skipped %+v, single %v %+v", got.Shape, got.Rows, got.Skipped, want.Shape, want.Rows)
 	}
 }
