@@ -24,7 +24,7 @@
 //	for epoch := 0; epoch < epochs; epoch++ {
 //		it := train.Epoch(ctx, epoch)
 //		for {
-//			b, err := it.Next() // b.X (N,150,150,3), b.Y (N,1), b.Labels
+//			b, err := it.Next() // b.X (N,224,224,3), b.Labels (sparse: b.Y nil)
 //			if err == io.EOF { break }
 //			...
 //		}

@@ -71,7 +71,8 @@ type Options struct {
 	// DecodeMemoryBudget bounds, in bytes, the memory that images being
 	// decoded may hold at once, summed over all workers: each file's need
 	// (its bytes, the decoder's image and buffers, the full-size colour
-	// conversion and the resize) is estimated from its header before
+	// conversion and the resize; for non-interlaced PNGs, which are
+	// decoded row by row, only rows) is estimated from its header before
 	// decoding and reserved until the image is resized. An image whose
 	// need exceeds the whole budget is skipped and named. 0 means
 	// DefaultDecodeMemoryBudget (1 GiB); a negative value means no limit.

@@ -109,9 +109,11 @@ func pngBits(depth, ctype byte) int {
 
 // pngRows decodes a PNG in b. header is called once the chunks before the
 // pixel data are read (it may refuse the image); then row is called for
-// y = 0..height−1 with a reader of that row's pixels (x from 0, y = 0).
-// Interlaced files are refused with errPNGInterlaced.
-func pngRows(b []byte, header func(h *pngHeaderInfo) error, row func(y int, fetch rgbFetch) error) error {
+// each y = 0..height−1 for which need(y) holds (every y when need is nil)
+// with a reader of that row's pixels (x from 0, y = 0). Every row is
+// inflated and unfiltered (filters refer to the row above); only needed
+// rows are converted. Interlaced files are refused with errPNGInterlaced.
+func pngRows(b []byte, header func(h *pngHeaderInfo) error, need func(y int) bool, row func(y int, fetch rgbFetch) error) error {
 	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
 		return errors.New("png: not a PNG file")
 	}
@@ -219,7 +221,7 @@ func pngRows(b []byte, header func(h *pngHeaderInfo) error, row func(y int, fetc
 			if err := header(&h); err != nil {
 				return err
 			}
-			if err := h.rows(&idatReader{s: s, data: data}, row); err != nil {
+			if err := h.rows(&idatReader{s: s, data: data}, need, row); err != nil {
 				return err
 			}
 		case "IEND":
@@ -238,7 +240,7 @@ func pngRows(b []byte, header func(h *pngHeaderInfo) error, row func(y int, fetc
 var errPNGInterlaced = errors.New("png: interlaced")
 
 // rows inflates, unfilters and converts every row.
-func (h *pngHeaderInfo) rows(idat *idatReader, row func(y int, fetch rgbFetch) error) error {
+func (h *pngHeaderInfo) rows(idat *idatReader, need func(y int) bool, row func(y int, fetch rgbFetch) error) error {
 	zr, err := zlib.NewReader(idat)
 	if err != nil {
 		return err
@@ -296,9 +298,11 @@ func (h *pngHeaderInfo) rows(idat *idatReader, row func(y int, fetch rgbFetch) e
 		default:
 			return errors.New("png: bad filter type")
 		}
-		fill(cdat)
-		if err := row(y, fetch); err != nil {
-			return err
+		if need == nil || need(y) {
+			fill(cdat)
+			if err := row(y, fetch); err != nil {
+				return err
+			}
 		}
 		cr, pr = pr, cr
 	}
@@ -521,7 +525,11 @@ func pngResize(b []byte, channels, outW, outH int, method string) (pixels, error
 		}
 		return nil
 	}
-	if err := pngRows(b, header, row); err != nil {
+	var need func(y int) bool
+	if method == "nearest" { // only the rows the nearest index table keeps
+		need = func(y int) bool { return oy < outH && ys[oy] == y }
+	}
+	if err := pngRows(b, header, need, row); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return pixels{}, fmt.Errorf("truncated PNG: %v", err)
 		}
