@@ -171,6 +171,13 @@ def mutations(base, data, rng):
         k = rng.randrange(len(shape))
         v = rng.choice([1 << 24, 8192, 1 << 40, (1 << 62) + 5, 0, shape[k] + 1, 0xFFFFFFFFFFFFFFFF, 1 << 31])
         add("dims", [(off + 8 * k, struct.pack("<Q", v))])
+    # The cases of issue 15: block1_conv1's output channels (which set the
+    # width of the whole network) or a later kernel's made huge.
+    for shape, k, v in [((3, 3, 3, 4), 3, 1 << 24), ((3, 3, 3, 4), 3, 8192), ((3, 3, 3, 4), 3, 1 << 40),
+                        ((3, 3, 3, 4), 3, 1 << 20), ((3, 3, 32, 32), 3, 8192), ((3, 3, 32, 32), 2, 1 << 24)]:
+        offs = [o for o, s in dims if s == shape]
+        if offs:
+            add("dims", [(offs[0] + 8 * k, struct.pack("<Q", v))])
     for t in signatures(data, b"TREE")[:6]:
         # level 1 and first child = the node itself: a cycle. The first child
         # address follows the 24-byte node header and the first key.
