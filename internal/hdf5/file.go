@@ -23,7 +23,7 @@
 // a file shorter than its superblock's end-of-file address is truncated;
 // version-1 B-tree keys must order their members and chunks as libhdf5's
 // binary searches expect; float data must be IEEE 754 binary16/32/64 (either
-// byte order). testdata/gen_mutations.py records h5py's verdict on 587
+// byte order). testdata/gen_mutations.py records h5py's verdict on 605
 // mutated weight files, which TestHostileWeightFiles checks against.
 //
 // The writer (NewWriter) produces the Keras legacy-weights subset: superblock 0,
