@@ -308,7 +308,7 @@ func (d *Directory) printSkipSummary() {
 	for i, s := range d.skipped {
 		names[i] = s.Path
 	}
-	fmt.Fprintf(d.opt.Log, "Skipped %d unreadable file(s): %s\n", len(d.skipped), strings.Join(names, ", "))
+	fmt.Fprintf(d.opt.Log, "Skipped %d file(s) (unreadable, corrupt or too large): %s\n", len(d.skipped), strings.Join(names, ", "))
 }
 
 // markBad records that file i failed a full decode (mid-epoch). The file is
