@@ -36,6 +36,7 @@ def main():
         muts = json.load(fh)["mutations"]
     bad = {"panic": [], "fatal": [], "hang": [], "rss": [], "accepted_h5py_refused": [], "accepted_values_differ": []}
     accepted = refused = 0
+    kinds = {}  # kind -> [files, accepted by features, read by h5py]
     max_rss_ratio = 0.0
     max_rss = 0
     with tempfile.TemporaryDirectory() as out:
@@ -59,7 +60,11 @@ def main():
                 bad["hang"].append(m["name"])
             if rss_kb * 1024 > limit:
                 bad["rss"].append(m["name"])
+            k = kinds.setdefault(m["kind"], [0, 0, 0])
+            k[0] += 1
+            k[2] += m["h5py"]["ok"]
             if status == 0:
+                k[1] += 1
                 accepted += 1
                 if not m["h5py"]["ok"]:
                     bad["accepted_h5py_refused"].append(m["name"])
@@ -72,6 +77,8 @@ def main():
     h5ok = sum(1 for m in muts if m["h5py"]["ok"])
     print("files %d (h5py reads %d): features accepted %d, refused %d" % (len(muts), h5ok, accepted, refused))
     print("peak RSS max %.1f MiB; max ratio to the 2 x size + 200 MiB limit %.3f" % (max_rss / 2**20, max_rss_ratio))
+    for kind, (n, acc, ok) in sorted(kinds.items()):
+        print("  %-9s %3d files: features accepted %3d, h5py reads %3d" % (kind, n, acc, ok))
     for k, v in bad.items():
         print("%-24s %d %s" % (k, len(v), " ".join(v[:10])))
     return 1 if any(bad.values()) else 0
