@@ -106,9 +106,11 @@ func (b *decodeBudget) acquire(ctx context.Context, n int64) error {
 // garbage collection: the decoded image it covered is garbage by then, and
 // without a collection the next big decode would be allocated beside it
 // rather than in its place (the heap goal after decoding one huge image is
-// about twice that image). Chosen on issue 15's benchmark: four 11000×11000
-// 16-bit PNGs among the hymenoptera photos, cmd/finetune -workers 4, peak
-// RSS; ordinary photos (up to ~25 Mpx) stay below it and never pay for it.
+// about twice that image). Justified by peak RSS of cmd/finetune -workers 4
+// on the hymenoptera photos plus four 7000×7000 interlaced 16-bit PNGs
+// (testdata/genbigpng -interlace; image/png decodes those whole), with and
+// without this collection; ordinary photos (up to ~25 Mpx) stay below the
+// threshold and never pay for it.
 const bigRelease = 256 << 20
 
 // release returns n bytes. With collect, a big reservation is first
