@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,6 +206,9 @@ func TestSplitFolders(t *testing.T) {
 // no later than the patience allows after the best epoch.
 func TestCallbackFlags(t *testing.T) {
 	data := makeShapes(t, 10, 4)
+	for i := 0; i < 4; i++ { // 14 circles, 10 stripes: balanced weights 24/28 and 24/20
+		writeShape(t, filepath.Join(data, "train", "circles", fmt.Sprintf("extra%d.png", i)), 0, 500+i)
+	}
 	weights := tinyWeights(t, false)
 	out := filepath.Join(t.TempDir(), "o")
 	so, se, code := runCmd(t, context.Background(), nil, shortArgs(data, weights, out, "-epochs", "12", "-lr", "0.05",
@@ -212,7 +216,7 @@ func TestCallbackFlags(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, so, se)
 	}
-	if !strings.Contains(so, "Class weights (balanced, N/(K·n_class)): circles 1, stripes 1") {
+	if !strings.Contains(so, "Class weights (balanced, N/(K·n_class)): circles 0.8571, stripes 1.2") {
 		t.Errorf("class weights not reported:\n%s", so)
 	}
 	rows := readHistory(t, filepath.Join(out, "history.csv"))
