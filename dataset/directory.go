@@ -4,21 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// whiteList holds the accepted filename endings, matched case-insensitively
-// on the whole name like Keras's fname.lower().endswith(...) (so there is no
-// dot: "xpng" matches too). Keras's list plus gif and webp.
-var whiteList = []string{"png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif", "webp"}
-
-// readDir lists a folder inside a class folder. It is a variable so that
-// tests can make a folder unreadable even when running as root.
-var readDir = os.ReadDir
 
 // Directory is an image-folder dataset: one subfolder per class, read the way
 // Keras's flow_from_directory reads it. Build it with FromDirectory and read
@@ -60,14 +50,9 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 	}
 	classes := append([]string(nil), r.Classes...)
 	if len(classes) == 0 {
-		entries, err := os.ReadDir(dir)
+		classes, err = ClassFolders(dir)
 		if err != nil {
 			return nil, fmt.Errorf("dataset: %w", err)
-		}
-		for _, e := range entries { // os.ReadDir sorts by name, like sorted(os.listdir)
-			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
-				classes = append(classes, e.Name())
-			}
 		}
 		if len(classes) == 0 {
 			return nil, fmt.Errorf("dataset: %s has no class subfolders", dir)
@@ -91,16 +76,13 @@ func FromDirectory(dir string, opt Options) (*Directory, error) {
 			d.warnf("Warning: class %q: cannot use %s (%v); it is kept as a class with no images", c, cdir, err)
 			continue
 		}
-		files, err := listImageFiles(cdir, r.FollowLinks, func(sub string, err error) {
+		files := ListImageFiles(cdir, ListOptions{FollowLinks: r.FollowLinks, ReadDir: readDir, Unreadable: func(sub string, err error) {
 			if sub == cdir {
 				d.warnf("Warning: class %q: cannot read class folder %s (%v); it is kept as a class with no images", c, cdir, err)
 			} else {
 				d.warnf("Warning: class %q: skipping unreadable folder %s (%v)", c, sub, err)
 			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("dataset: class %q: %w", c, err)
-		}
+		}})
 		if r.Subset != "" {
 			n := len(files)
 			start, stop := 0, int(r.ValidationSplit*float64(n))
@@ -200,87 +182,6 @@ func (d *Directory) admitFiles(cands []candidate) {
 		d.sizes = append(d.sizes, checks[i].size)
 	}
 	d.cache = make([]atomic.Pointer[[]uint8], len(d.files))
-}
-
-// listImageFiles walks cdir like Python's sorted(os.walk(cdir,
-// followlinks), key=root) with each root's file names sorted, and keeps the
-// names that end with a white-listed extension. A folder that cannot be
-// read is passed to unreadable and contributes nothing, as os.walk ignores
-// it.
-func listImageFiles(cdir string, followLinks bool, unreadable func(dir string, err error)) ([]string, error) {
-	type dirFiles struct {
-		root  string
-		files []string
-	}
-	var all []dirFiles
-	visited := map[string]bool{}
-	var walk func(root string) error
-	walk = func(root string) error {
-		if followLinks { // guard against symlink loops
-			real, err := filepath.EvalSymlinks(root)
-			if err == nil {
-				if visited[real] {
-					return nil
-				}
-				visited[real] = true
-			}
-		}
-		entries, err := readDir(root)
-		if err != nil {
-			unreadable(root, err)
-			return nil
-		}
-		df := dirFiles{root: root}
-		var subdirs []string
-		for _, e := range entries {
-			p := filepath.Join(root, e.Name())
-			isDir := e.IsDir()
-			isLink := e.Type()&os.ModeSymlink != 0
-			if isLink {
-				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-					isDir = true
-				}
-			}
-			switch {
-			case isDir && (!isLink || followLinks):
-				subdirs = append(subdirs, p)
-			case isDir: // a link to a directory that we do not follow
-			default:
-				df.files = append(df.files, e.Name())
-			}
-		}
-		all = append(all, df)
-		for _, s := range subdirs {
-			if err := walk(s); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(cdir); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].root < all[j].root })
-	var out []string
-	for _, df := range all {
-		sort.Strings(df.files)
-		for _, f := range df.files {
-			if hasImageExtension(f) {
-				out = append(out, filepath.Join(df.root, f))
-			}
-		}
-	}
-	return out, nil
-}
-
-func hasImageExtension(name string) bool {
-	l := strings.ToLower(name)
-	for _, ext := range whiteList {
-		if strings.HasSuffix(l, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // warnf prints one warning line to the log.

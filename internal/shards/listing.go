@@ -8,28 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
+
+	"github.com/gotransfer/gotransfer/dataset"
 )
-
-// imageSuffixes are the accepted file-name endings, matched on the
-// lower-cased whole name like Keras's fname.lower().endswith(...): Keras's
-// list plus gif and webp. It is the dataset package's list (a test checks
-// that List and dataset.FromDirectory agree).
-var imageSuffixes = []string{"png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff", "gif", "webp"}
-
-// IsImageName reports whether a file name ends with an accepted image
-// extension (case-insensitive; png, jpg, jpeg, bmp, ppm, tif, tiff, gif,
-// webp), the rule dataset.FromDirectory lists files by.
-func IsImageName(name string) bool {
-	l := strings.ToLower(name)
-	for _, s := range imageSuffixes {
-		if strings.HasSuffix(l, s) {
-			return true
-		}
-	}
-	return false
-}
 
 // Listing is a folder listed with Keras's flow_from_directory rules: the
 // class folders in sorted order and every class's image files, walked
@@ -42,8 +23,9 @@ type Listing struct {
 	Labels  []int    // class index of each file
 }
 
-// List lists dir/<class>/**/<image> like dataset.FromDirectory and Keras's
-// flow_from_directory, without reading any file. A class folder that holds
+// List lists dir/<class>/**/<image> with dataset.FromDirectory's own
+// listing (dataset.ClassFolders, then ListFolder per class), as Keras's
+// flow_from_directory does, without reading any file. A class folder that holds
 // no image, or that cannot be read, is kept as a class with no files (as
 // Keras's os.walk does) and reported on warn (nil: ignored); an unreadable
 // folder inside a class is skipped with a warning. It is an error
@@ -52,19 +34,14 @@ func List(dir string, warn io.Writer) (*Listing, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
-	entries, err := readDir(dir)
+	classes, err := dataset.ClassFolders(dir)
 	if err != nil {
 		return nil, err
 	}
-	l := &Listing{Root: dir}
-	for _, e := range entries { // sorted by name, like sorted(os.listdir)
-		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
-			l.Classes = append(l.Classes, e.Name())
-		}
-	}
-	if len(l.Classes) == 0 {
+	if len(classes) == 0 {
 		return nil, fmt.Errorf("%s has no class subfolders (want DIR/<class>/<image>)", dir)
 	}
+	l := &Listing{Root: dir, Classes: classes}
 	for ci, c := range l.Classes {
 		files, err := ListFolder(filepath.Join(dir, c), warn)
 		if err != nil {
@@ -86,70 +63,31 @@ func List(dir string, warn io.Writer) (*Listing, error) {
 // even when running as root.
 var readDir = os.ReadDir
 
-// ListFolder walks dir recursively like Python's sorted(os.walk(dir),
-// key=root) with each folder's file names sorted by byte value, and returns
-// the paths of the files with an image extension (IsImageName). Symbolic
-// links to folders are not followed (Keras's default follow_links=False).
-// A subfolder that cannot be read is skipped with a warning line on warn
-// (nil: ignored), as os.walk ignores it; it is an error only when dir
-// itself cannot be read.
+// ListFolder lists the image files under dir exactly as dataset.FromDirectory
+// lists one class folder (dataset.ListImageFiles): walked recursively like
+// Python's sorted(os.walk(dir), key=root) with each folder's file names
+// sorted by byte value, keeping the names with an image extension (png,
+// jpg, jpeg, bmp, ppm, tif, tiff, gif, webp, any case).
+// Symbolic links to folders are not followed (Keras's default
+// follow_links=False). A subfolder that cannot be read is skipped with a
+// warning line on warn (nil: ignored), as os.walk ignores it; it is an
+// error only when dir itself cannot be read.
 func ListFolder(dir string, warn io.Writer) ([]string, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
-	type folder struct {
-		root  string
-		files []string
-	}
-	var all []folder
-	var walk func(root string) error
-	walk = func(root string) error {
-		entries, err := readDir(root)
-		if err != nil {
-			if root == dir {
-				return err
-			}
-			fmt.Fprintf(warn, "Warning: skipping unreadable folder %s: %v\n", root, err)
-			return nil
+	var rootErr error
+	files := dataset.ListImageFiles(dir, dataset.ListOptions{ReadDir: readDir, Unreadable: func(folder string, err error) {
+		if folder == dir {
+			rootErr = err
+			return
 		}
-		f := folder{root: root}
-		var subdirs []string
-		for _, e := range entries {
-			p := filepath.Join(root, e.Name())
-			switch {
-			case e.IsDir():
-				subdirs = append(subdirs, p)
-			case e.Type()&os.ModeSymlink != 0:
-				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-					continue // a link to a folder: not followed
-				}
-				f.files = append(f.files, e.Name())
-			default:
-				f.files = append(f.files, e.Name())
-			}
-		}
-		all = append(all, f)
-		for _, s := range subdirs {
-			if err := walk(s); err != nil {
-				return err
-			}
-		}
-		return nil
+		fmt.Fprintf(warn, "Warning: skipping unreadable folder %s: %v\n", folder, err)
+	}})
+	if rootErr != nil {
+		return nil, rootErr
 	}
-	if err := walk(dir); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].root < all[j].root })
-	var out []string
-	for _, f := range all {
-		sort.Strings(f.files)
-		for _, name := range f.files {
-			if IsImageName(name) {
-				out = append(out, filepath.Join(f.root, name))
-			}
-		}
-	}
-	return out, nil
+	return files, nil
 }
 
 // Fingerprint identifies the listing independently of where the folder is
