@@ -49,15 +49,30 @@ func (d *Directory) EpochOrder(epoch int) []int {
 	return epochOrder(len(d.files), d.opt.Shuffle, d.opt.Seed, epoch)
 }
 
+// epochOrder is 0…n−1, in ShuffledOrder(n, seed, epoch) when shuffle is set.
 func epochOrder(n int, shuffle bool, seed uint64, epoch int) []int {
+	if shuffle {
+		return ShuffledOrder(n, seed, epoch)
+	}
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
-	if shuffle {
-		rng := rand.New(rand.NewPCG(seed, mix64(uint64(epoch)^0x5eed5eed)))
-		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+	return order
+}
+
+// ShuffledOrder returns 0…n−1 permuted by a PCG generator seeded from
+// (seed, epoch): the sample order of epoch epoch of a Directory (or an
+// IDXSet's batches) of n samples with Shuffle set and Seed seed. Code that
+// must visit other data in a Directory's order (cmd/finetune's feature
+// shards) calls it rather than re-deriving the generator.
+func ShuffledOrder(n int, seed uint64, epoch int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
 	}
+	rng := rand.New(rand.NewPCG(seed, mix64(uint64(epoch)^0x5eed5eed)))
+	rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	return order
 }
 

@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
 	"github.com/gotransfer/gotransfer/nn"
 	"github.com/gotransfer/gotransfer/tensor"
@@ -243,9 +243,9 @@ func splitRows(f *shards.Features, v float64) (trainRows, valRows []int) {
 }
 
 // featureSource is a TensorSource over the given rows of f. Shuffled, it
-// visits them in dataset.Directory's epoch order over the listing (see
-// directoryOrder), so that a head trained on shards sees its samples in the
-// order a -data run over the same files would.
+// visits them in dataset.Directory's epoch order over the listing
+// (dataset.ShuffledOrder), so that a head trained on shards sees its
+// samples in the order a -data run over the same files would.
 func featureSource(f *shards.Features, rows []int, batch int, shuffle bool, seed uint64) *train.TensorSource {
 	per := 1
 	for _, d := range f.Shape[1:] {
@@ -268,7 +268,7 @@ func featureSource(f *shards.Features, rows []int, batch int, shuffle bool, seed
 		n := f.Listing.Files
 		src.Order = func(epoch int) []int {
 			var o []int
-			for _, p := range directoryOrder(n, seed, epoch) {
+			for _, p := range dataset.ShuffledOrder(n, seed, epoch) {
 				if i, ok := rowAt[p]; ok {
 					o = append(o, i)
 				}
@@ -277,22 +277,6 @@ func featureSource(f *shards.Features, rows []int, batch int, shuffle bool, seed
 		}
 	}
 	return src
-}
-
-// directoryOrder is dataset.Directory.EpochOrder for a shuffled directory
-// of n files: 0…n−1 permuted by a PCG seeded from (seed, epoch).
-// TestDirectoryOrderMatchesDataset checks it against the dataset package.
-func directoryOrder(n int, seed uint64, epoch int) []int {
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	z := (uint64(epoch) ^ 0x5eed5eed) + 0x9e3779b97f4a7c15 // splitmix64's finaliser of epoch^0x5eed5eed
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	rng := rand.New(rand.NewPCG(seed, z^(z>>31)))
-	rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
-	return order
 }
 
 // asTensorSource returns s as a *train.TensorSource, or nil.

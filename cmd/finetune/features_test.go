@@ -16,16 +16,22 @@ import (
 	"github.com/gotransfer/gotransfer/vgg"
 )
 
-// TestDirectoryOrderMatchesDataset: the epoch order -features follows is
-// dataset.Directory's.
+// TestDirectoryOrderMatchesDataset: the epoch order -features follows
+// (featureSource over every row of a listing) is dataset.Directory's on the
+// same folder, seed and epochs.
 func TestDirectoryOrderMatchesDataset(t *testing.T) {
 	data := makeShapes(t, 9, 1)
 	d, err := dataset.FromDirectory(filepath.Join(data, "train"), dataset.Options{TargetSize: [2]int{32, 32}, Shuffle: true, Seed: 11, Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &shards.Features{Data: make([]float32, d.Len()), Shape: []int{d.Len(), 1}, Classes: d.ClassNames(), Listing: shards.ListingInfo{Files: d.Len()}}
+	for i, l := range d.Labels() {
+		f.Rows = append(f.Rows, shards.Row{Index: i, Label: l})
+	}
+	src := featureSource(f, rowsOf(f), 4, true, 11)
 	for e := 0; e < 4; e++ {
-		if got, want := directoryOrder(d.Len(), 11, e), d.EpochOrder(e); !slices.Equal(got, want) {
+		if got, want := src.EpochOrder(e), d.EpochOrder(e); !slices.Equal(got, want) {
 			t.Fatalf("epoch %d: %v, dataset %v", e, got, want)
 		}
 	}
