@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -89,6 +90,28 @@ func DescribeLayers(m *nn.Model) []Layer {
 	return ls
 }
 
+// DatasetOptions returns the dataset options that read images the way the
+// model saw them in training: TargetSize is the spec's input size (height,
+// width), Interpolation its load-time resize filter, and Preprocess its
+// preprocessing (vgg.PreprocessHook for "caffe", else multiplication by
+// Preprocessing.Scale). Messages go to log (nil: the dataset default).
+// LoadImages, cmd/predict and cmd/evaluate read images with it.
+func (s *Spec) DatasetOptions(log io.Writer) dataset.Options {
+	prep := s.Preprocessing
+	opt := dataset.Options{TargetSize: [2]int{s.InputShape[0], s.InputShape[1]}, Interpolation: prep.Interpolation, Log: log}
+	if prep.Mode == "caffe" {
+		opt.Preprocess = vgg.PreprocessHook
+	} else {
+		scale := float32(prep.Scale)
+		opt.Preprocess = func(img []float32, _, _, _ int) {
+			for i := range img {
+				img[i] *= scale
+			}
+		}
+	}
+	return opt
+}
+
 // LoadImages reads image files the way training read them
 // (dataset.LoadImage: the pipeline's decoding, colour conversion and
 // load-time resize to the spec's input size with its interpolation, then
@@ -97,21 +120,7 @@ func DescribeLayers(m *nn.Model) []Layer {
 // out; kept lists the paths of the batch's rows. It is an error when no
 // file is usable.
 func LoadImages(ctx context.Context, spec *Spec, paths []string) (x *tensor.Tensor, kept []string, bad map[string]string, err error) {
-	prep := spec.Preprocessing
-	opt := dataset.Options{
-		TargetSize:    [2]int{spec.InputShape[0], spec.InputShape[1]},
-		Interpolation: prep.Interpolation,
-		Preprocess: func(img []float32, _, _, _ int) {
-			if prep.Mode == "caffe" {
-				vgg.PreprocessPixels(img)
-				return
-			}
-			s := float32(prep.Scale)
-			for i := range img {
-				img[i] *= s
-			}
-		},
-	}
+	opt := spec.DatasetOptions(nil)
 	bad = map[string]string{}
 	var rows []*tensor.Tensor
 	for _, p := range paths {

@@ -48,10 +48,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
 	"github.com/gotransfer/gotransfer/train"
-	"github.com/gotransfer/gotransfer/vgg"
 )
 
 func main() {
@@ -183,7 +181,7 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 	}
 	fmt.Fprintf(stderr, "Found %d images belonging to %d classes.\n", len(l.Files), len(l.Classes))
 	logits := saved.Spec.Head.Logits
-	loader := shards.Loader{Options: specOptions(saved.Spec, stderr)}
+	loader := shards.Loader{Options: saved.Spec.DatasetOptions(stderr)}
 	s := &scores{}
 	var outputs []float32
 	k := len(classes)
@@ -218,7 +216,7 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 		outputs = append(outputs, y.Data...)
 		for i, p := range kept {
 			s.truth = append(s.truth, label[p])
-			s.pred = append(s.pred, argmax(y.Data[i*k:(i+1)*k]))
+			s.pred = append(s.pred, train.Argmax(y.Data[i*k:(i+1)*k]))
 		}
 	}
 	if len(s.truth) == 0 {
@@ -230,37 +228,6 @@ func evaluate(ctx context.Context, saved *train.Saved, folder string, stderr io.
 		s.loss = LossFromProbs(outputs, k, s.truth)
 	}
 	return s, nil
-}
-
-// specOptions are the dataset options that read images the way the model
-// saw them in training: its input size, resize interpolation and
-// preprocessing (caffe, or a rescale factor).
-func specOptions(spec *train.Spec, log io.Writer) dataset.Options {
-	prep := spec.Preprocessing
-	opt := dataset.Options{TargetSize: [2]int{spec.InputShape[0], spec.InputShape[1]}, Interpolation: prep.Interpolation, Log: log}
-	if prep.Mode == "caffe" {
-		opt.Preprocess = vgg.PreprocessHook
-	} else {
-		s := float32(prep.Scale)
-		opt.Preprocess = func(img []float32, _, _, _ int) {
-			for i := range img {
-				img[i] *= s
-			}
-		}
-	}
-	return opt
-}
-
-// argmax is the first index of the largest value (softmax keeps the order
-// of the logits, so it is the predicted class either way).
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // writeJSON writes the json format, keeping classification_report's key

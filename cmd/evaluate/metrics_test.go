@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gotransfer/gotransfer/train"
 )
 
 // metricsCase is one case of testdata/metrics_cases.json, computed by
@@ -52,7 +54,7 @@ func TestMetricsMatchSklearn(t *testing.T) {
 				r[j] = float32(v) // exact: the values are float32s
 			}
 			logits = append(logits, r...)
-			pred = append(pred, argmax(r))
+			pred = append(pred, train.Argmax(r))
 		}
 		for i := range pred {
 			if pred[i] != c.YPred[i] {

@@ -46,7 +46,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/gotransfer/gotransfer/dataset"
 	"github.com/gotransfer/gotransfer/internal/shards"
 	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg"
@@ -198,7 +197,7 @@ func predict(ctx context.Context, saved *train.Saved, names []string, logits boo
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		x, kept, bad := shards.Loader{Options: specOptions(saved.Spec, stderr)}.LoadReadable(ctx, images[lo:min(lo+chunk, len(images))])
+		x, kept, bad := shards.Loader{Options: saved.Spec.DatasetOptions(stderr)}.LoadReadable(ctx, images[lo:min(lo+chunk, len(images))])
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
@@ -219,25 +218,6 @@ func predict(ctx context.Context, saved *train.Saved, names []string, logits boo
 		}
 	}
 	return n, nil
-}
-
-// specOptions are the dataset options that read images the way the model
-// saw them in training: its input size, resize interpolation and
-// preprocessing (caffe, or a rescale factor).
-func specOptions(spec *train.Spec, log io.Writer) dataset.Options {
-	prep := spec.Preprocessing
-	opt := dataset.Options{TargetSize: [2]int{spec.InputShape[0], spec.InputShape[1]}, Interpolation: prep.Interpolation, Log: log}
-	if prep.Mode == "caffe" {
-		opt.Preprocess = vgg.PreprocessHook
-	} else {
-		s := float32(prep.Scale)
-		opt.Preprocess = func(img []float32, _, _, _ int) {
-			for i := range img {
-				img[i] *= s
-			}
-		}
-	}
-	return opt
 }
 
 // printer writes results in one -format.
