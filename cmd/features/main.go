@@ -58,8 +58,6 @@ package main
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -223,20 +221,6 @@ func buildModel(o options, stderr io.Writer) (*nn.Model, vgg.Config, string, err
 	return m, cfg, path, nil
 }
 
-// fileMD5 is the hex MD5 of a file (the manifest's weights_md5).
-func fileMD5(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := md5.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // absPath is p made absolute for the manifest ("" stays "").
 func absPath(p string) string {
 	if p == "" {
@@ -305,7 +289,7 @@ func runCtx(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	if err != nil {
 		return err
 	}
-	sum, err := fileMD5(wpath)
+	sum, err := shards.WeightsMD5(wpath)
 	if err != nil {
 		return err
 	}

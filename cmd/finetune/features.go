@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -61,7 +59,7 @@ func runFeatures(ctx context.Context, cfg *config, ck *train.Checkpoint, stdout,
 	if weightsPath == "" {
 		return fmt.Errorf("-features: -weights must name the base the shards were computed with (not none)")
 	}
-	if sum, err := fileMD5(weightsPath); err != nil {
+	if sum, err := shards.WeightsMD5(weightsPath); err != nil {
 		return fmt.Errorf("-weights %s: %w", weightsPath, err)
 	} else if sum != tf.Settings.WeightsMD5 {
 		return fmt.Errorf("-weights %s has MD5 %s, but the shards in %s were computed with weights of MD5 %s", weightsPath, sum, trainDir, tf.Settings.WeightsMD5)
@@ -178,20 +176,6 @@ func adoptSettings(cfg *config, s shards.Settings) error {
 		cfg.Pooling = s.Pooling
 	}
 	return nil
-}
-
-// fileMD5 returns the hex MD5 of a file (cmd/features' weights_md5).
-func fileMD5(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := md5.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // shardManifest fingerprints a shard folder for -resume: its classes and

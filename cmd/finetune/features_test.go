@@ -60,7 +60,7 @@ func writeShards(t *testing.T, dir, weights, out string, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fileMD5(weights)
+	sum, err := shards.WeightsMD5(weights)
 	if err != nil {
 		t.Fatal(err)
 	}

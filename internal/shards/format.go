@@ -2,6 +2,7 @@ package shards
 
 import (
 	"bufio"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -46,6 +47,22 @@ type Settings struct {
 	// row's features bitwise independent of the sharding.
 	Batch      int    `json:"batch"`
 	WeightsMD5 string `json:"weights_md5"` // hex MD5 of the weights file
+}
+
+// WeightsMD5 returns the hex MD5 of the file at path: Settings.WeightsMD5
+// for a weights file (cmd/features records it; cmd/finetune -features
+// checks its -weights against it).
+func WeightsMD5(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ListingInfo identifies the listing a shard was cut from.

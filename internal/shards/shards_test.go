@@ -379,3 +379,19 @@ func TestListUnreadable(t *testing.T) {
 		t.Error("an unreadable root folder listed without error")
 	}
 }
+
+// TestWeightsMD5: RFC 1321's test vector MD5("abc"); a missing file is an
+// error naming it.
+func TestWeightsMD5(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.h5")
+	if err := os.WriteFile(path, []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := WeightsMD5(path); err != nil || got != "900150983cd24fb0d6963f7d28e17f72" {
+		t.Errorf("WeightsMD5(abc) = %q, %v", got, err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.h5")
+	if _, err := WeightsMD5(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: %v", err)
+	}
+}
