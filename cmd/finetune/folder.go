@@ -155,9 +155,11 @@ func loadBase(m *nn.Model, path string) error {
 	// skip those, but still fail on any base layer that does not match.
 	// A base cut below its top block (head From an earlier layer) ignores
 	// the file's upper layers, as Keras's load_weights(by_name=True) would.
+	// Warnings stays nil in both loads: the skipped top layers are not
+	// reported, and weights holding NaN or Inf are reported on os.Stderr.
 	opt := vgg.LoadOptions{IgnoreExtra: m.Index("block5_pool") < 0}
 	if err := vgg.LoadKerasWeights(base, path, opt); err != nil && info.IncludeTop {
-		if err := vgg.LoadKerasWeights(base, path, vgg.LoadOptions{SkipMismatch: true, Warnings: io.Discard}); err != nil {
+		if err := vgg.LoadKerasWeights(base, path, vgg.LoadOptions{SkipMismatch: true}); err != nil {
 			return err
 		}
 	} else if err != nil {
