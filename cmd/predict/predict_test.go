@@ -75,16 +75,7 @@ func TestPredictSavedModel(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	// Reference: rebuild the same weights (same seed) without any file.
-	ref, _, err := train.Build(spec, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train.HeInitBase(ref, 11)
-	x, _, _, err := train.LoadImages(context.Background(), spec, paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits := ref.Forward(x, false)
+	probs := referenceProbs(t, spec, paths)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3*4 {
 		t.Fatalf("want 12 lines, got:\n%s", out.String())
@@ -93,7 +84,7 @@ func TestPredictSavedModel(t *testing.T) {
 		if lines[4*i] != paths[i] {
 			t.Errorf("line %q, want the path %q", lines[4*i], paths[i])
 		}
-		row := softmax64(logits.Data[i*3 : i*3+3])
+		row := probs[i]
 		sum := 0.0
 		for r := 0; r < 3; r++ {
 			f := strings.Fields(lines[4*i+1+r])
