@@ -35,21 +35,29 @@ func pngChunk(buf *bytes.Buffer, typ string, data []byte) {
 	buf.Write(n[:])
 }
 
+// pngHeader writes the PNG signature and the IHDR chunk of a w×h image of
+// bit depth depth, colour type ct and interlace method interlace (0 none,
+// 1 Adam7).
+func pngHeader(buf *bytes.Buffer, w, h int, depth, ct, interlace byte) {
+	buf.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9], ihdr[12] = depth, ct, interlace
+	pngChunk(buf, "IHDR", ihdr)
+}
+
 // pngBytes writes a PNG by hand: colour type ct, bit depth depth, w×h,
 // with rows from row(y) (filter 0) or, with adam7, interlaced (Go's
 // encoder writes neither interlaced files nor arbitrary headers).
 // pixel(x, y) returns one pixel's bytes.
 func pngBytes(w, h int, depth, ct byte, adam7 bool, pixel func(x, y int) []byte) []byte {
 	var buf bytes.Buffer
-	buf.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, ct
+	var interlace byte
 	if adam7 {
-		ihdr[12] = 1
+		interlace = 1
 	}
-	pngChunk(&buf, "IHDR", ihdr)
+	pngHeader(&buf, w, h, depth, ct, interlace)
 	var raw bytes.Buffer
 	zw := zlib.NewWriter(&raw)
 	passes := [][4]int{{0, 0, 1, 1}}

@@ -3,7 +3,6 @@ package dataset
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -14,12 +13,7 @@ import (
 // the PNG specification's predictors), and extra chunks before IDAT.
 func pngFiltered(w, h int, depth, ct byte, raw [][]byte, filters []byte, extra ...[2]string) []byte {
 	var buf bytes.Buffer
-	buf.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = depth, ct
-	pngChunk(&buf, "IHDR", ihdr)
+	pngHeader(&buf, w, h, depth, ct, 0)
 	for _, c := range extra {
 		pngChunk(&buf, c[0], []byte(c[1]))
 	}
