@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gotransfer/gotransfer/train"
 	"github.com/gotransfer/gotransfer/vgg/npy"
 )
 
@@ -279,36 +280,16 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // WriteAtomic writes path through a temporary file beside it (".NAME.tmp*"):
-// fill writes the content (buffered), then the file is synced, given mode
-// 0644 (the mode cmd/finetune gives its outputs) and renamed over path. On
-// error the temporary file is removed and path is untouched.
-func WriteAtomic(path string, fill func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
+// fill writes the content, buffered, and train.WriteAtomic syncs the file,
+// gives it mode 0644 (the mode cmd/finetune gives its outputs) and renames
+// it over path. On error the temporary file is removed and path is
+// untouched.
+func WriteAtomic(path string, fill func(io.Writer) error) error {
+	return train.WriteAtomic(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := fill(bw); err != nil {
+			return err
 		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+		return bw.Flush()
+	})
 }
