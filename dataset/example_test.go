@@ -132,3 +132,31 @@ func ExampleFindSplits() {
 	// train true 1
 	// 2
 }
+
+// ClassFolders and ListImageFiles list a folder exactly as FromDirectory
+// does, without opening a file: classes sorted by name, each class walked
+// like sorted(os.walk()), names kept by extension in any case.
+func ExampleListImageFiles() {
+	root, _ := os.MkdirTemp("", "list-example")
+	defer os.RemoveAll(root)
+	for _, f := range []string{"cats/b.png", "cats/A.JPG", "cats/sub/c.png", "cats/notes.txt", "dogs/1.webp"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755)
+		os.WriteFile(filepath.Join(root, f), nil, 0o644)
+	}
+	classes, err := dataset.ClassFolders(root)
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range classes {
+		files := dataset.ListImageFiles(filepath.Join(root, c), dataset.ListOptions{})
+		for _, f := range files {
+			rel, _ := filepath.Rel(root, f)
+			fmt.Println(filepath.ToSlash(rel))
+		}
+	}
+	// Output:
+	// cats/A.JPG
+	// cats/b.png
+	// cats/sub/c.png
+	// dogs/1.webp
+}
