@@ -151,18 +151,14 @@ func loadBase(m *nn.Model, path string) error {
 	if err != nil {
 		return err
 	}
-	// A file with the top (fc1, fc2, predictions) has layers the base lacks;
-	// skip those, but still fail on any base layer that does not match.
-	// A base cut below its top block (head From an earlier layer) ignores
-	// the file's upper layers, as Keras's load_weights(by_name=True) would.
-	// Warnings stays nil in both loads: the skipped top layers are not
-	// reported, and weights holding NaN or Inf are reported on os.Stderr.
-	opt := vgg.LoadOptions{IgnoreExtra: m.Index("block5_pool") < 0}
-	if err := vgg.LoadKerasWeights(base, path, opt); err != nil && info.IncludeTop {
-		if err := vgg.LoadKerasWeights(base, path, vgg.LoadOptions{SkipMismatch: true}); err != nil {
-			return err
-		}
-	} else if err != nil {
+	// A file with the top (fc1, fc2, predictions) has layers the base lacks,
+	// and a base cut below its top block (head From an earlier layer) lacks
+	// the file's upper layers: both ignore those, as Keras's
+	// load_weights(by_name=True) would, and still fail on any base layer the
+	// file lacks or holds with other shapes. Warnings stays nil: weights
+	// holding NaN or Inf are reported on os.Stderr.
+	opt := vgg.LoadOptions{IgnoreExtra: info.IncludeTop || m.Index("block5_pool") < 0}
+	if err := vgg.LoadKerasWeights(base, path, opt); err != nil {
 		return err
 	}
 	return nil

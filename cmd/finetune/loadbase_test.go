@@ -13,9 +13,8 @@ import (
 )
 
 // TestLoadBaseWarnsNonFinite: a base weight holding NaN is reported on
-// stderr, naming the layer, also when an include_top file goes through
-// loadBase's skip-mismatch fallback; the skipped top layers are not
-// reported.
+// stderr, naming the layer, also from an include_top file, whose ignored
+// top layers are not reported.
 func TestLoadBaseWarnsNonFinite(t *testing.T) {
 	top, err := vgg.New(vgg.Config{Depth: 16, Width: tinyWidth, InputShape: [3]int{32, 32, 3}, IncludeTop: true, Classes: 1000, Seed: 7})
 	if err != nil {
@@ -49,5 +48,27 @@ func TestLoadBaseWarnsNonFinite(t *testing.T) {
 	}
 	if got := string(out); !strings.Contains(got, `layer "block2_conv1": weight block2_conv1/kernel:0 holds 1 NaN`) || strings.Contains(got, "skipping") {
 		t.Errorf("stderr %q: want the NaN warning of block2_conv1 and no skipped-layer lines", got)
+	}
+}
+
+// TestLoadBaseRefusesMissingLayer: an include_top file's extra layers are
+// ignored, but a base layer the file lacks is an error naming it, not a
+// layer silently left at its random initialisation.
+func TestLoadBaseRefusesMissingLayer(t *testing.T) {
+	top, err := vgg.New(vgg.Config{Depth: 11, Width: tinyWidth, InputShape: [3]int{32, 32, 3}, IncludeTop: true, Classes: 1000, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(t.TempDir(), "vgg11_top.h5")
+	if err := vgg.SaveKerasWeights(top, weights); err != nil {
+		t.Fatal(err)
+	}
+	m16, err := vgg.New(vgg.Config{Depth: 16, Width: tinyWidth, InputShape: [3]int{32, 32, 3}, Pooling: "avg", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = loadBase(m16, weights)
+	if err == nil || !strings.Contains(err.Error(), "block1_conv2") {
+		t.Fatalf("VGG11 weights into a VGG16 base: got %v, want an error naming block1_conv2", err)
 	}
 }
