@@ -3,6 +3,13 @@
 // channels); every shape passed to or returned by a layer includes the batch
 // axis. Each layer keeps Forward and Backward side by side in one file.
 //
+// Convolution. Read conv_reference.go first: the textbook im2col
+// convolution on Gonum's BLAS interface, forward and backward. Conv2D
+// (conv2d.go) runs whichever algorithm the decision table in
+// conv_algorithms.go picks for a call (implicit GEMM, pointwise, thin,
+// Toeplitz dKernel, Winograd, or the reference); each algorithm is a type
+// in its own file that owns its scratch. GOTRANSFER_CONV forces one by name.
+//
 // Backward state. A layer keeps what its Backward needs (its input, its
 // output, a mask or an argmax) only when Forward runs with training=true AND
 // its backward plan says so (SetBackwardPlan). The Model sets the plan for
