@@ -222,8 +222,11 @@ func TestConv2DGradients(t *testing.T) {
 	// the stacked thin-input path when K ≤ thinMaxK, else col2im for dx and
 	// patches packed row by row), with the thin path off and the transposed
 	// implicit GEMM for dx and in-place patch segments forced wherever they
-	// apply, and on the reference algorithm.
-	for run := range 3 * len(cases) {
+	// apply, and (the first refCases, every kind of geometry; the rest costs
+	// seconds of finite differences, and TestConvAlgorithmsAgree checks the
+	// reference on all geometries) on the reference algorithm.
+	const refCases = 10
+	for run := range 2*len(cases) + refCases {
 		ci, c := run%len(cases), cases[run%len(cases)]
 		path := [...]string{"default", "forced", "reference"}[run/len(cases)]
 		name := fmt.Sprintf("case%d_%s%s_%s", ci, c.padding, c.alg, path)
