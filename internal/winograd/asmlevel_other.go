@@ -2,6 +2,6 @@
 
 package winograd
 
-// useAsm is false: this architecture or build (purego) has no assembly
+// asmWidth is 0: this architecture or build (purego) has no assembly
 // transforms.
-func useAsm() bool { return false }
+func asmWidth() int { return 0 }

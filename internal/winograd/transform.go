@@ -166,7 +166,8 @@ func reluf(v float32) float32 {
 }
 
 // inputTransform returns the input transform for tile size m: the assembly
-// routine (if the CPU has it) on the channels up to the last multiple of 16,
+// routine (if the kernel level has one) on the channels up to the last
+// multiple of asmWidth(),
 // the Go twin on the rest.
 func inputTransform(m int) inputFunc {
 	if m == 2 {
@@ -184,58 +185,66 @@ func outputTransform(m int) outputFunc {
 }
 
 func inputF2(src []float32, rowStride, colStride int, dst []float32, posStride, nc int) {
-	c16 := 0
-	if useAsm() {
-		c16 = nc &^ 15
-		if c16 > 0 {
-			// Bounds: the last element read/written by the assembly.
-			_ = src[3*rowStride+3*colStride+c16-1]
-			_ = dst[15*posStride+c16-1]
-			inputF2AVX512(&src[0], rowStride, colStride, &dst[0], posStride, c16)
+	w := asmWidth()
+	head := nc &^ (w - 1) // the multiple-of-w channels the assembly does (0 when w = 0)
+	if w > 0 && head > 0 {
+		// Bounds: the last element read/written by the assembly.
+		_ = src[3*rowStride+3*colStride+head-1]
+		_ = dst[15*posStride+head-1]
+		if w == 16 {
+			inputF2AVX512(&src[0], rowStride, colStride, &dst[0], posStride, head)
+		} else {
+			inputF2AVX2(&src[0], rowStride, colStride, &dst[0], posStride, head)
 		}
 	}
-	inputF2Go(src, rowStride, colStride, dst, posStride, c16, nc)
+	inputF2Go(src, rowStride, colStride, dst, posStride, head, nc)
 }
 
 func inputF4(src []float32, rowStride, colStride int, dst []float32, posStride, nc int) {
-	c16 := 0
-	if useAsm() {
-		c16 = nc &^ 15
-		if c16 > 0 {
-			_ = src[5*rowStride+5*colStride+c16-1]
-			_ = dst[35*posStride+c16-1]
-			inputF4AVX512(&src[0], rowStride, colStride, &dst[0], posStride, c16)
+	w := asmWidth()
+	head := nc &^ (w - 1)
+	if w > 0 && head > 0 {
+		_ = src[5*rowStride+5*colStride+head-1]
+		_ = dst[35*posStride+head-1]
+		if w == 16 {
+			inputF4AVX512(&src[0], rowStride, colStride, &dst[0], posStride, head)
+		} else {
+			inputF4AVX2(&src[0], rowStride, colStride, &dst[0], posStride, head)
 		}
 	}
-	inputF4Go(src, rowStride, colStride, dst, posStride, c16, nc)
+	inputF4Go(src, rowStride, colStride, dst, posStride, head, nc)
 }
 
 func outputF2(src []float32, posStride int, dst []float32, rowStride, colStride, nc int, bias []float32, relu bool) {
-	c16 := 0
-	if useAsm() {
-		c16 = nc &^ 15
-		if c16 > 0 {
-			_ = src[15*posStride+c16-1]
-			_ = dst[rowStride+colStride+c16-1]
-			_ = bias[c16-1]
-			outputF2AVX512(&src[0], posStride, &dst[0], rowStride, colStride, c16, &bias[0], reluFloor(relu))
+	w := asmWidth()
+	head := nc &^ (w - 1)
+	if w > 0 && head > 0 {
+		_ = src[15*posStride+head-1]
+		_ = dst[rowStride+colStride+head-1]
+		_ = bias[head-1]
+		if w == 16 {
+			outputF2AVX512(&src[0], posStride, &dst[0], rowStride, colStride, head, &bias[0], reluFloor(relu))
+		} else {
+			outputF2AVX2(&src[0], posStride, &dst[0], rowStride, colStride, head, &bias[0], reluFloor(relu))
 		}
 	}
-	outputF2Go(src, posStride, dst, rowStride, colStride, c16, nc, bias, relu)
+	outputF2Go(src, posStride, dst, rowStride, colStride, head, nc, bias, relu)
 }
 
 func outputF4(src []float32, posStride int, dst []float32, rowStride, colStride, nc int, bias []float32, relu bool) {
-	c16 := 0
-	if useAsm() {
-		c16 = nc &^ 15
-		if c16 > 0 {
-			_ = src[35*posStride+c16-1]
-			_ = dst[3*rowStride+3*colStride+c16-1]
-			_ = bias[c16-1]
-			outputF4AVX512(&src[0], posStride, &dst[0], rowStride, colStride, c16, &bias[0], reluFloor(relu))
+	w := asmWidth()
+	head := nc &^ (w - 1)
+	if w > 0 && head > 0 {
+		_ = src[35*posStride+head-1]
+		_ = dst[3*rowStride+3*colStride+head-1]
+		_ = bias[head-1]
+		if w == 16 {
+			outputF4AVX512(&src[0], posStride, &dst[0], rowStride, colStride, head, &bias[0], reluFloor(relu))
+		} else {
+			outputF4AVX2(&src[0], posStride, &dst[0], rowStride, colStride, head, &bias[0], reluFloor(relu))
 		}
 	}
-	outputF4Go(src, posStride, dst, rowStride, colStride, c16, nc, bias, relu)
+	outputF4Go(src, posStride, dst, rowStride, colStride, head, nc, bias, relu)
 }
 
 // reluFloor is the lower clamp the assembly applies with VMAXPS: 0 for ReLU,

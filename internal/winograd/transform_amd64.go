@@ -5,7 +5,8 @@
 package winograd
 
 // The AVX-512 transforms process nc channels (a multiple of 16, > 0), 16 per
-// zmm register. Strides are in floats; the layouts are those of the Go twins
+// zmm register; the AVX2 ones nc channels (a multiple of 8, > 0), 8 per ymm
+// register. Strides are in floats; the layouts are those of the Go twins
 // (transform.go). The output routines add bias[c] and clamp below at floor
 // (0 for ReLU, -Inf for none; NaN propagates).
 
@@ -34,3 +35,28 @@ func outputF4AVX512(src *float32, posStride int, dst *float32, rowStride, colStr
 //
 //go:noescape
 func comb3AVX512(dst, a, b, c *float32, n int, ga, gb, gc float32)
+
+// inputF2AVX2 is inputF2AVX512 with 8 channels per ymm (nc a multiple of 8).
+//
+//go:noescape
+func inputF2AVX2(src *float32, rowStride, colStride int, dst *float32, posStride, nc int)
+
+// outputF2AVX2 is outputF2AVX512 with 8 channels per ymm (nc a multiple of 8).
+//
+//go:noescape
+func outputF2AVX2(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32)
+
+// inputF4AVX2 is inputF4AVX512 with 8 channels per ymm (nc a multiple of 8).
+//
+//go:noescape
+func inputF4AVX2(src *float32, rowStride, colStride int, dst *float32, posStride, nc int)
+
+// outputF4AVX2 is outputF4AVX512 with 8 channels per ymm (nc a multiple of 8).
+//
+//go:noescape
+func outputF4AVX2(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32)
+
+// comb3AVX2 is comb3AVX512 with 8 floats per ymm (n a positive multiple of 8).
+//
+//go:noescape
+func comb3AVX2(dst, a, b, c *float32, n int, ga, gb, gc float32)

@@ -4,7 +4,7 @@
 
 package winograd
 
-// This build has no assembly: useAsm() is false, so these stubs are never
+// This build has no assembly: asmWidth() is 0, so these stubs are never
 // called.
 
 func inputF2AVX512(src *float32, rowStride, colStride int, dst *float32, posStride, nc int) {
@@ -24,5 +24,25 @@ func outputF4AVX512(src *float32, posStride int, dst *float32, rowStride, colStr
 }
 
 func comb3AVX512(dst, a, b, c *float32, n int, ga, gb, gc float32) {
+	panic("winograd: no assembly in this build")
+}
+
+func inputF2AVX2(src *float32, rowStride, colStride int, dst *float32, posStride, nc int) {
+	panic("winograd: no assembly in this build")
+}
+
+func outputF2AVX2(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32) {
+	panic("winograd: no assembly in this build")
+}
+
+func inputF4AVX2(src *float32, rowStride, colStride int, dst *float32, posStride, nc int) {
+	panic("winograd: no assembly in this build")
+}
+
+func outputF4AVX2(src *float32, posStride int, dst *float32, rowStride, colStride, nc int, bias *float32, floor float32) {
+	panic("winograd: no assembly in this build")
+}
+
+func comb3AVX2(dst, a, b, c *float32, n int, ga, gb, gc float32) {
 	panic("winograd: no assembly in this build")
 }

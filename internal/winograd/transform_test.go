@@ -15,57 +15,89 @@ func closeTo(a, b []float32) float64 {
 	return d / math.Max(1, tensor.MaxAbs(b))
 }
 
-// TestTransformsAsmMatchGo runs each AVX-512 transform against its pure-Go
-// twin on random data with padded strides, for 16 and 48 channels, and
-// checks that the assembly writes nothing outside its slots.
-func TestTransformsAsmMatchGo(t *testing.T) {
-	if !useAsm() {
-		t.Skipf("kernel level is %s, not avx512: the assembly transforms are not used", kernels.Level())
+// asmLevels returns the kernel levels of this CPU and build whose Winograd
+// transforms are assembly (asmWidth() > 0), skipping the test when none is.
+// The caller restores the level with the returned function.
+func asmLevels(t *testing.T) (names []string, restore func()) {
+	prev := kernels.Level()
+	for _, name := range kernels.Levels() {
+		if err := kernels.SetLevel(name); err != nil {
+			t.Fatal(err)
+		}
+		if asmWidth() > 0 {
+			names = append(names, name)
+		}
 	}
+	if err := kernels.SetLevel(prev); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) == 0 {
+		t.Skipf("levels %v: no assembly transforms in this build or on this CPU", kernels.Levels())
+	}
+	return names, func() { kernels.SetLevel(prev) }
+}
+
+// TestTransformsAsmMatchGo runs each transform dispatcher (assembly on the
+// multiple-of-width head, Go twin on the tail) against the pure-Go twin on
+// all channels, on random data with padded strides, on every assembly
+// level (avx512: zmm, avx2: ymm) and for every channel count 1..33 (every
+// tail length of both widths) and 48, and checks that nothing is written
+// outside the slots.
+func TestTransformsAsmMatchGo(t *testing.T) {
+	levels, restore := asmLevels(t)
+	defer restore()
 	rng := tensor.NewRNG(7)
-	for _, nc := range []int{16, 48} {
-		for _, m := range []int{2, 4} {
-			alpha := m + 2
-			colStride := nc + 16 // padded, so stray writes land in checked gaps
-			rowStride := alpha*colStride + 32
-			posStride := nc + 32
+	var ncs []int
+	for nc := 1; nc <= 33; nc++ {
+		ncs = append(ncs, nc)
+	}
+	ncs = append(ncs, 48)
+	for _, level := range levels {
+		if err := kernels.SetLevel(level); err != nil {
+			t.Fatal(err)
+		}
+		for _, nc := range ncs {
+			for _, m := range []int{2, 4} {
+				alpha := m + 2
+				colStride := nc + 16 // padded, so stray writes land in checked gaps
+				rowStride := alpha*colStride + 32
+				posStride := nc + 32
 
-			// Input transform.
-			src := randn(alpha*rowStride, 1, rng)
-			want := make([]float32, alpha*alpha*posStride)
-			got := make([]float32, len(want))
-			for i := range got {
-				got[i], want[i] = -7, -7
-			}
-			if m == 2 {
-				inputF2Go(src, rowStride, colStride, want, posStride, 0, nc)
-				inputF2AVX512(&src[0], rowStride, colStride, &got[0], posStride, nc)
-			} else {
-				inputF4Go(src, rowStride, colStride, want, posStride, 0, nc)
-				inputF4AVX512(&src[0], rowStride, colStride, &got[0], posStride, nc)
-			}
-			if e := closeTo(got, want); e > 1e-6 {
-				t.Errorf("input F%d nc=%d: asm differs from Go by %.3g", m, nc, e)
-			}
-
-			// Output transform, with and without ReLU.
-			msrc := randn(alpha*alpha*posStride, 1, rng)
-			bias := randn(nc, 1, rng)
-			for _, relu := range []bool{false, true} {
-				want := make([]float32, m*rowStride)
+				// Input transform.
+				src := randn(alpha*rowStride, 1, rng)
+				want := make([]float32, alpha*alpha*posStride)
 				got := make([]float32, len(want))
 				for i := range got {
 					got[i], want[i] = -7, -7
 				}
 				if m == 2 {
-					outputF2Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
-					outputF2AVX512(&msrc[0], posStride, &got[0], rowStride, colStride, nc, &bias[0], reluFloor(relu))
+					inputF2Go(src, rowStride, colStride, want, posStride, 0, nc)
 				} else {
-					outputF4Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
-					outputF4AVX512(&msrc[0], posStride, &got[0], rowStride, colStride, nc, &bias[0], reluFloor(relu))
+					inputF4Go(src, rowStride, colStride, want, posStride, 0, nc)
 				}
+				inputTransform(m)(src, rowStride, colStride, got, posStride, nc)
 				if e := closeTo(got, want); e > 1e-6 {
-					t.Errorf("output F%d nc=%d relu=%v: asm differs from Go by %.3g", m, nc, relu, e)
+					t.Errorf("%s: input F%d nc=%d: asm differs from Go by %.3g", level, m, nc, e)
+				}
+
+				// Output transform, with and without ReLU.
+				msrc := randn(alpha*alpha*posStride, 1, rng)
+				bias := randn(nc, 1, rng)
+				for _, relu := range []bool{false, true} {
+					want := make([]float32, m*rowStride)
+					got := make([]float32, len(want))
+					for i := range got {
+						got[i], want[i] = -7, -7
+					}
+					if m == 2 {
+						outputF2Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
+					} else {
+						outputF4Go(msrc, posStride, want, rowStride, colStride, 0, nc, bias, relu)
+					}
+					outputTransform(m)(msrc, posStride, got, rowStride, colStride, nc, bias, relu)
+					if e := closeTo(got, want); e > 1e-6 {
+						t.Errorf("%s: output F%d nc=%d relu=%v: asm differs from Go by %.3g", level, m, nc, relu, e)
+					}
 				}
 			}
 		}
@@ -142,26 +174,36 @@ func TestTransformsMatchMatrices(t *testing.T) {
 	}
 }
 
-// TestComb3AsmMatchesGo compares the kernel-transform inner loop.
+// TestComb3AsmMatchesGo compares the kernel-transform inner loop (assembly
+// head, Go tail) with comb3Go on every assembly level and length 1..40, 512.
 func TestComb3AsmMatchesGo(t *testing.T) {
-	if !useAsm() {
-		t.Skipf("kernel level is %s, not avx512: the assembly is not used", kernels.Level())
-	}
+	levels, restore := asmLevels(t)
+	defer restore()
 	rng := tensor.NewRNG(9)
-	for _, n := range []int{16, 64, 512} {
-		a, b, c := randn(n, 1, rng), randn(n, 1, rng), randn(n, 1, rng)
-		want := make([]float32, n+16)
-		got := make([]float32, n+16)
-		comb3Go(want[:n], a, b, c, 0.25, -1.0/6, 1.0/24)
-		comb3AVX512(&got[0], &a[0], &b[0], &c[0], n, 0.25, -1.0/6, 1.0/24)
-		if e := closeTo(got, want); e > 1e-6 {
-			t.Errorf("n=%d: asm differs from Go by %.3g", n, e)
+	var ns []int
+	for n := 1; n <= 40; n++ {
+		ns = append(ns, n)
+	}
+	ns = append(ns, 512)
+	for _, level := range levels {
+		if err := kernels.SetLevel(level); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			a, b, c := randn(n, 1, rng), randn(n, 1, rng), randn(n, 1, rng)
+			want := make([]float32, n+16)
+			got := make([]float32, n+16)
+			comb3Go(want[:n], a, b, c, 0.25, -1.0/6, 1.0/24)
+			comb3(got[:n], a, b, c, 0.25, -1.0/6, 1.0/24)
+			if e := closeTo(got, want); e > 1e-6 {
+				t.Errorf("%s: n=%d: asm differs from Go by %.3g", level, n, e)
+			}
 		}
 	}
 }
 
-// TestAsmFollowsKernelLevel: the assembly transforms run exactly on the
-// kernels' avx512 level, whichever level kernels.SetLevel (or
+// TestAsmFollowsKernelLevel: the zmm assembly transforms run exactly on the
+// kernels' avx512 level and the ymm ones on avx2, whichever level kernels.SetLevel (or
 // GOTRANSFER_KERNELS) picks; a purego build has only generic.
 func TestAsmFollowsKernelLevel(t *testing.T) {
 	prev := kernels.Level()
@@ -170,8 +212,9 @@ func TestAsmFollowsKernelLevel(t *testing.T) {
 		if err := kernels.SetLevel(name); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := useAsm(), name == "avx512"; got != want {
-			t.Errorf("kernel level %s: useAsm() = %v, want %v", name, got, want)
+		want := map[string]int{"avx512": 16, "avx2": 8}[name]
+		if got := asmWidth(); got != want {
+			t.Errorf("kernel level %s: asmWidth() = %d, want %d", name, got, want)
 		}
 	}
 }

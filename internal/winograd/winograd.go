@@ -329,19 +329,21 @@ func transformKernelRange(u []kernels.PackedB, tmp, kernel []float32, cin, cout,
 // transformTmp is the scratch transformKernelRange needs.
 func transformTmp(alpha, cout int) int { return (alpha*3 + transformBlock*alpha*alpha) * cout }
 
-// comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): AVX-512 on the
-// multiple-of-16 head on the avx512 level, comb3Go on the rest.
+// comb3 sets dst = ga·a + gb·b + gc·c (all of len(dst)): assembly on the
+// multiple-of-16 head on the avx512 level (of 8 on avx2), comb3Go on the rest.
 func comb3(dst, a, b, c []float32, ga, gb, gc float64) {
 	fa, fb, fc := float32(ga), float32(gb), float32(gc)
 	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
-	n16 := 0
-	if useAsm() {
-		n16 = len(dst) &^ 15
-		if n16 > 0 {
-			comb3AVX512(&dst[0], &a[0], &b[0], &c[0], n16, fa, fb, fc)
+	w := asmWidth()
+	head := len(dst) &^ (w - 1)
+	if w > 0 && head > 0 {
+		if w == 16 {
+			comb3AVX512(&dst[0], &a[0], &b[0], &c[0], head, fa, fb, fc)
+		} else {
+			comb3AVX2(&dst[0], &a[0], &b[0], &c[0], head, fa, fb, fc)
 		}
 	}
-	comb3Go(dst[n16:], a[n16:], b[n16:], c[n16:], fa, fb, fc)
+	comb3Go(dst[head:], a[head:], b[head:], c[head:], fa, fb, fc)
 }
 
 // comb3Go is comb3AVX512's pure-Go twin.

@@ -5,7 +5,8 @@
 //	kernels/vector_amd64.s, vector_amd64.go      small vector kernels (vector.go)
 //	kernels/pack_amd64.s, pack_amd64.go          packing routines (pack.go)
 //	kernels/internal/peak/peak_amd64.{s,go}      peak-FMA loops for benchmarks (peak.go)
-//	internal/winograd/transform_amd64.{s,go}     Winograd transforms (winograd.go),
+//	internal/winograd/transform_amd64.{s,go}     Winograd transforms (winograd.go,
+//	                                             winograd_avx2.go),
 //	internal/winograd/transform_other.go         and their stubs for other builds
 //
 // Run it from the kernels directory: go generate ./kernels. Each function
@@ -95,8 +96,8 @@ var units = []unit{
 	{
 		asmPath: "../internal/winograd/transform_amd64.s", declPath: "../internal/winograd/transform_amd64.go",
 		stubPath: "../internal/winograd/transform_other.go", pkg: "winograd", src: "winograd.go",
-		intro:   []string{"AVX-512 Winograd transforms, 16 channels per zmm register. See", "transform.go for the Go twins, the math and the layouts. Strides arrive in", "floats and are turned into bytes."},
-		declDoc: []string{"The AVX-512 transforms process nc channels (a multiple of 16, > 0), 16 per", "zmm register. Strides are in floats; the layouts are those of the Go twins", "(transform.go). The output routines add bias[c] and clamp below at floor", "(0 for ReLU, -Inf for none; NaN propagates)."},
+		intro:   []string{"AVX-512 Winograd transforms, 16 channels per zmm register, then their AVX2", "versions, 8 channels per ymm register. See transform.go for the Go twins,", "the math and the layouts. Strides arrive in floats and are turned into bytes."},
+		declDoc: []string{"The AVX-512 transforms process nc channels (a multiple of 16, > 0), 16 per", "zmm register; the AVX2 ones nc channels (a multiple of 8, > 0), 8 per ymm", "register. Strides are in floats; the layouts are those of the Go twins", "(transform.go). The output routines add bias[c] and clamp below at floor", "(0 for ReLU, -Inf for none; NaN propagates)."},
 		emit: func(a *asm) {
 			winoConstData(a)
 			inputF2(a)
@@ -104,6 +105,12 @@ var units = []unit{
 			inputF4(a)
 			outputF4(a)
 			comb3(a)
+			a.blank()
+			inputF2AVX2(a)
+			outputF2AVX2(a)
+			inputF4AVX2(a)
+			outputF4AVX2(a)
+			comb3AVX2(a)
 		},
 	},
 }
@@ -131,7 +138,7 @@ func generate() (map[string][]byte, error) {
 		}
 		files[u.declPath] = decl
 		if u.stubPath != "" {
-			stub, err := goFile(u.pkg, "!amd64 || purego", []string{"This build has no assembly: useAsm() is false, so these stubs are never", "called."}, a.funcs, true)
+			stub, err := goFile(u.pkg, "!amd64 || purego", []string{"This build has no assembly: asmWidth() is 0, so these stubs are never", "called."}, a.funcs, true)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %v", u.stubPath, err)
 			}
