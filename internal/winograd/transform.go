@@ -3,8 +3,9 @@ package winograd
 import "math"
 
 // Pure-Go input and output transforms, one tile at a time, looping over
-// channels. They are the reference twins of the AVX-512 routines and handle
-// the channel tail (channels past the last multiple of 16) on every CPU.
+// channels. They are the reference twins of the AVX-512 and AVX2 routines
+// and handle the channel tail (channels past the last multiple of the
+// assembly's width, 16 or 8) on every CPU.
 //
 // Strides are in floats. For a tile:
 //
@@ -167,8 +168,7 @@ func reluf(v float32) float32 {
 
 // inputTransform returns the input transform for tile size m: the assembly
 // routine (if the kernel level has one) on the channels up to the last
-// multiple of asmWidth(),
-// the Go twin on the rest.
+// multiple of asmWidth(), the Go twin on the rest.
 func inputTransform(m int) inputFunc {
 	if m == 2 {
 		return inputF2

@@ -203,8 +203,9 @@ func TestComb3AsmMatchesGo(t *testing.T) {
 }
 
 // TestAsmFollowsKernelLevel: the zmm assembly transforms run exactly on the
-// kernels' avx512 level and the ymm ones on avx2, whichever level kernels.SetLevel (or
-// GOTRANSFER_KERNELS) picks; a purego build has only generic.
+// kernels' avx512 level and the ymm ones on avx2, whichever level
+// kernels.SetLevel (or GOTRANSFER_KERNELS) picks; a purego build has only
+// generic.
 func TestAsmFollowsKernelLevel(t *testing.T) {
 	prev := kernels.Level()
 	defer kernels.SetLevel(prev)

@@ -30,9 +30,11 @@
 // GEMM per core, the workers already run in parallel.
 //
 // The transforms run in AVX-512 assembly over 16 channels per zmm register
-// when the kernels' active level is avx512 (kernels.Level: the CPU's best,
-// or GOTRANSFER_KERNELS; a purego build has no assembly), with pure-Go twins
-// for the channel tail (Cin or Cout not a multiple of 16) and other levels.
+// when the kernels' active level is avx512, in AVX2+FMA assembly over 8
+// channels per ymm register on avx2 (kernels.Level: the CPU's best, or
+// GOTRANSFER_KERNELS; a purego build has no assembly), with pure-Go twins
+// for the channel tail (Cin or Cout not a multiple of 16 or 8) and the
+// generic level.
 //
 // Use from a conv layer (stride 1, dilation 1, 3x3 kernel, pads 1 on all
 // sides; NHWC):
@@ -346,7 +348,7 @@ func comb3(dst, a, b, c []float32, ga, gb, gc float64) {
 	comb3Go(dst[head:], a[head:], b[head:], c[head:], fa, fb, fc)
 }
 
-// comb3Go is comb3AVX512's pure-Go twin.
+// comb3Go is the pure-Go twin of comb3AVX512 and comb3AVX2.
 func comb3Go(dst, a, b, c []float32, fa, fb, fc float32) {
 	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
 	for x := range dst {
