@@ -34,10 +34,7 @@ func (a *implicitConv) forward(c *Conv2D, g *convGeom, x, y []float32, _ bool) b
 }
 
 func (a *implicitConv) backward(c *Conv2D, g *convGeom, dy []float32, wantW bool) *tensor.Tensor {
-	dz := a.maskAndBiasGrad(c, g, dy, c.biasGrad(wantW))
-	if wantW {
-		a.kernelGrad(c, g, dz, c.plan.dk)
-	}
+	dz := a.weightGrads(c, g, dy, wantW)
 	if !c.inputGrad {
 		return nil
 	}
@@ -80,6 +77,16 @@ type gemmBackward struct {
 	toe    toeplitzGrad
 	wt     []float32 // flipped, transposed kernel (dxTransposed)
 	thin   thinGatherDx
+}
+
+// weightGrads is the split backward's first two steps: dz and dBias, then
+// (when wantW) dKernel by the plan's step. It returns dz for the dx step.
+func (b *gemmBackward) weightGrads(c *Conv2D, g *convGeom, dy []float32, wantW bool) []float32 {
+	dz := b.maskAndBiasGrad(c, g, dy, c.biasGrad(wantW))
+	if wantW {
+		b.kernelGrad(c, g, dz, c.plan.dk)
+	}
+	return dz
 }
 
 // maskAndBiasGrad returns dz = dy ⊙ [y > 0] when ReLU is fused (dy itself

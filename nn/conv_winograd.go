@@ -24,10 +24,7 @@ func (a *winogradConv) forward(c *Conv2D, g *convGeom, x, y []float32, _ bool) b
 }
 
 func (a *winogradConv) backward(c *Conv2D, g *convGeom, dy []float32, wantW bool) *tensor.Tensor {
-	dz := a.maskAndBiasGrad(c, g, dy, c.biasGrad(wantW))
-	if wantW {
-		a.kernelGrad(c, g, dz, c.plan.dk)
-	}
+	dz := a.weightGrads(c, g, dy, wantW)
 	if !c.inputGrad {
 		return nil
 	}
