@@ -5,57 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gotransfer/gotransfer/internal/cmdtest"
 	"github.com/gotransfer/gotransfer/train"
-	"github.com/gotransfer/gotransfer/vgg"
 )
 
-// writePNG writes a 40x40 gradient image whose colours depend on seed.
-func writePNG(t *testing.T, path string, seed int) {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 40, 40))
-	for y := 0; y < 40; y++ {
-		for x := 0; x < 40; x++ {
-			img.Set(x, y, color.RGBA{uint8(x*6 + seed*40), uint8(y*6 + seed*13), uint8((x + y + seed*7) * 3), 255})
-		}
-	}
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// savedModel writes a model folder with random weights as cmd/finetune
-// would (3 classes, logits head) and returns it with its spec.
-func savedModel(t *testing.T) (string, *train.Spec) {
-	t.Helper()
-	dir := t.TempDir()
-	spec := &train.Spec{Format: train.SpecFormat, Architecture: "vgg16", Depth: 16, Width: 0.0625,
-		InputShape: [3]int{32, 32, 3}, Classes: []string{"ants", "bees", "wasps"},
-		Head:          train.HeadSpec{Pooling: "avg", Hidden: []int{8}, Dropout: 0.5, Logits: true},
-		Preprocessing: train.Preprocessing{Mode: "caffe", Interpolation: "bilinear"}, Weights: train.WeightsName}
-	m, _, err := train.Build(spec, 11)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train.HeInitBase(m, 11)
-	if err := vgg.SaveKerasWeights(m, filepath.Join(dir, train.WeightsName)); err != nil {
-		t.Fatal(err)
-	}
-	if err := train.WriteSpec(dir, spec); err != nil {
-		t.Fatal(err)
-	}
-	return dir, spec
-}
+// writePNG and savedModel are the shared command-test fixtures.
+var (
+	writePNG   = cmdtest.WritePNG
+	savedModel = cmdtest.SavedModel
+)
 
 // TestEvaluateFolder: a folder whose classes are a subset of the model's,
 // listed in another order than the model's (bees before wasps, no ants),
